@@ -1,0 +1,13 @@
+//! cagebox: an OCI container runtime for running untrusted code.
+//!
+//! Layout: `cli` parses, `runtime` is the only module that calls
+//! libcontainer, `oci` holds the static OCI documents, `logging` writes
+//! runc-compatible logs. `main.rs` dispatches and maps errors to exit codes.
+
+// Tests may unwrap: a panic there is a failed assertion.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod cli;
+pub mod logging;
+pub mod oci;
+pub mod runtime;

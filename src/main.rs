@@ -1,0 +1,63 @@
+//! cagebox entry point: parse, dispatch, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+
+use cagebox::cli::Cli;
+use cagebox::cli::oci::OciCommand;
+use cagebox::logging::Logger;
+use cagebox::oci;
+use cagebox::runtime::Runtime;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let logger = match Logger::init(cli.log.as_deref(), cli.log_format, cli.debug) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cagebox: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            logger.fatal(&format!("{e:#}"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs one command; returns the exit code on success (the container's own
+/// for foreground `run` and `exec`).
+fn dispatch(cli: Cli) -> Result<i32> {
+    if cli.systemd_cgroup {
+        bail!(
+            "--systemd-cgroup: the systemd cgroup driver is not supported by this build \
+             of cagebox; use the cgroupfs driver (podman: cgroup_manager = \"cgroupfs\", \
+             containerd: SystemdCgroup = false)"
+        );
+    }
+    let rt = Runtime::new(cli.root);
+    match cli.command {
+        OciCommand::Create(c) => {
+            rt.create(&c.id, &c.opts, true)?;
+        }
+        OciCommand::Start(a) => rt.start(&a.id)?,
+        OciCommand::Run(r) => return Ok(rt.run(&r.id, &r.opts, r.detach, r.keep)?),
+        OciCommand::Exec(e) => return Ok(rt.exec(&e)?),
+        OciCommand::Kill(k) => rt.kill(&k.id, &k.signal, k.all)?,
+        OciCommand::Delete(d) => rt.delete(&d.id, d.force)?,
+        OciCommand::State(a) => println!("{}", rt.state(&a.id)?),
+        OciCommand::List(l) => print!("{}", rt.list(l.format, l.quiet)?),
+        OciCommand::Ps(p) => print!("{}", rt.ps(&p.id, p.format, &p.ps_args)?),
+        OciCommand::Pause(a) => rt.pause(&a.id)?,
+        OciCommand::Resume(a) => rt.resume(&a.id)?,
+        OciCommand::Events(e) => rt.events(&e.id, &e.interval, e.stats)?,
+        OciCommand::Update(u) => rt.update(&u)?,
+        OciCommand::Features => println!("{}", oci::features_json()?),
+        OciCommand::Spec(s) => oci::write_default_spec(&s.bundle, s.rootless)?,
+    }
+    Ok(0)
+}

@@ -1,0 +1,199 @@
+//! The last code that runs inside the container before the user's program.
+//!
+//! libcontainer calls `validate`, then `setup_envs`, waits for `start`, then
+//! calls `exec`. By then namespaces, mounts, pivot_root, uid/gid, capabilities
+//! and (for init processes) the spec's seccomp filter are in place.
+
+use std::ffi::CString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use libcontainer::oci_spec::runtime::{LinuxSeccomp, Spec};
+use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
+use nix::fcntl::{OFlag, open};
+use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
+use nix::sys::stat::{Mode, SFlag, fstat};
+
+#[derive(Clone, Default)]
+pub struct CageExecutor {
+    /// For processes joining a running container (exec): the container's
+    /// seccomp filter. libcontainer's tenant path builds a fresh spec without
+    /// it, so without this an exec'd process would escape the filter.
+    pub tenant_seccomp: Option<LinuxSeccomp>,
+}
+
+impl Executor for CageExecutor {
+    fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
+        let process = spec.process().as_ref().ok_or_else(|| {
+            ExecutorValidationError::ArgValidationError("spec has no process".into())
+        })?;
+        let args = process.args().as_deref().unwrap_or_default();
+        let Some(arg0) = args.first() else {
+            return Err(ExecutorValidationError::ArgValidationError(
+                "process.args must not be empty".into(),
+            ));
+        };
+        let path_var = process
+            .env()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .find_map(|e| e.strip_prefix("PATH="))
+            .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        resolve_executable(arg0, path_var)
+            .map(|_| ())
+            .map_err(ExecutorValidationError::ArgValidationError)
+    }
+
+    fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
+        if let Some(seccomp) = &self.tenant_seccomp {
+            apply_tenant_seccomp(seccomp)?;
+        }
+        fix_dev_null_stdio();
+        // `cagebox run` blocks signals to forward them; the mask survives
+        // execve, so the container's process must start with an empty one.
+        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+        let args = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.args().as_ref())
+            .ok_or(ExecutorError::InvalidArg)?;
+        let cargs: Vec<CString> = args
+            .iter()
+            .map(|a| CString::new(a.as_bytes()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| ExecutorError::InvalidArg)?;
+        let Some(arg0) = cargs.first() else {
+            return Err(ExecutorError::InvalidArg);
+        };
+        let err = nix::unistd::execvp(arg0, &cargs).err();
+        Err(ExecutorError::Other(exec_error_text(
+            &args[0],
+            err.unwrap_or(nix::errno::Errno::UnknownErrno),
+        )))
+    }
+}
+
+/// runc's wording, which podman and containerd match on: "no such file or
+/// directory" / "executable file not found" become exit 127, "permission
+/// denied" 126.
+fn exec_error_text(arg0: &str, err: nix::errno::Errno) -> String {
+    match err {
+        nix::errno::Errno::ENOENT => {
+            format!("exec: \"{arg0}\": stat {arg0}: no such file or directory")
+        }
+        nix::errno::Errno::EACCES => format!("exec: \"{arg0}\": permission denied"),
+        other => format!("exec: \"{arg0}\": {}", other.desc().to_lowercase()),
+    }
+}
+
+/// Resolves `arg0` like execvp would, giving runc's error texts.
+pub fn resolve_executable(arg0: &str, path_var: &str) -> Result<PathBuf, String> {
+    if arg0.contains('/') {
+        let p = Path::new(arg0);
+        return match p.metadata() {
+            Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(p.to_path_buf()),
+            Ok(_) => Err(format!("exec: \"{arg0}\": permission denied")),
+            Err(_) => Err(format!(
+                "exec: \"{arg0}\": stat {arg0}: no such file or directory"
+            )),
+        };
+    }
+    let mut found_non_exec = false;
+    for dir in path_var.split(':').filter(|d| !d.is_empty()) {
+        let candidate = Path::new(dir).join(arg0);
+        if let Ok(m) = candidate.metadata() {
+            if m.is_file() && m.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate);
+            }
+            found_non_exec = true;
+        }
+    }
+    if found_non_exec {
+        Err(format!("exec: \"{arg0}\": permission denied"))
+    } else {
+        Err(format!(
+            "exec: \"{arg0}\": executable file not found in $PATH: no such file or directory"
+        ))
+    }
+}
+
+/// libcontainer re-points stdio that is /dev/null at the container's
+/// /dev/null, but opens it read-only, so a program writing to a stdout that
+/// was /dev/null gets EBADF (`npm ci > /dev/null` fails). Reopen read-write.
+fn fix_dev_null_stdio() {
+    let Ok(null) = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()) else {
+        return;
+    };
+    let Ok(null_stat) = fstat(null) else {
+        let _ = nix::unistd::close(null);
+        return;
+    };
+    for fd in 0..3 {
+        let Ok(st) = fstat(fd) else { continue };
+        let is_char = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR;
+        if is_char && st.st_rdev == null_stat.st_rdev {
+            let _ = nix::unistd::dup2(null, fd);
+        }
+    }
+    let _ = nix::unistd::close(null);
+}
+
+/// Installs the container's seccomp filter on a process joining it. By now
+/// capabilities are dropped, so the kernel only accepts a filter from a task
+/// with no_new_privs (or CAP_SYS_ADMIN): set it, which is stricter than runc
+/// for containers that run without no_new_privs.
+fn apply_tenant_seccomp(seccomp: &LinuxSeccomp) -> Result<(), ExecutorError> {
+    if libcontainer::seccomp::is_notify(seccomp) {
+        return Err(ExecutorError::Other(
+            "exec into a container whose seccomp profile uses SCMP_ACT_NOTIFY is not supported"
+                .into(),
+        ));
+    }
+    let has_sys_admin = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_ADMIN,
+    )
+    .unwrap_or(false);
+    if !has_sys_admin {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| {
+            ExecutorError::Other(format!("cannot set no_new_privs for seccomp: {e}"))
+        })?;
+    }
+    libcontainer::seccomp::initialize_seccomp(seccomp).map_err(|e| {
+        ExecutorError::Other(format!("cannot apply the container's seccomp filter: {e}"))
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_absolute_path_is_enoent() {
+        let e = resolve_executable("/nonexistent/x", "/bin").unwrap_err();
+        assert!(e.contains("no such file or directory"), "{e}");
+    }
+
+    #[test]
+    fn missing_in_path_is_not_found() {
+        let e = resolve_executable("surely-not-a-command", "/bin:/usr/bin").unwrap_err();
+        assert!(e.contains("executable file not found in $PATH"), "{e}");
+        assert!(e.contains("no such file or directory"), "{e}");
+    }
+
+    #[test]
+    fn directory_is_permission_denied() {
+        let e = resolve_executable("/tmp", "/bin").unwrap_err();
+        assert!(e.contains("permission denied"), "{e}");
+    }
+
+    #[test]
+    fn finds_sh_in_path() {
+        let p = resolve_executable("sh", "/nonexistent:/bin:/usr/bin").unwrap();
+        assert!(p.ends_with("sh"));
+    }
+}

@@ -1,0 +1,358 @@
+//! The only module that drives libcontainer: create, start, run, exec, kill,
+//! delete and the queries, with runc's semantics and error texts.
+
+pub mod executor;
+pub mod foreground;
+pub mod keyring;
+pub mod prepare;
+pub mod query;
+pub mod tenant;
+
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::{Container, ContainerStatus};
+use libcontainer::error::LibcontainerError;
+use libcontainer::oci_spec::runtime::Spec;
+use libcontainer::signal::Signal;
+use libcontainer::syscall::syscall::SyscallType;
+
+use crate::cli::oci::CreateOpts;
+use executor::CageExecutor;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("container \"{0}\" does not exist")]
+    NotExist(String),
+    #[error("container with id \"{0}\" already exists")]
+    Exists(String),
+    #[error("invalid container id {0:?}: {1}")]
+    InvalidId(String, &'static str),
+    #[error("bundle {path}: {msg}")]
+    Bundle { path: String, msg: String },
+    #[error("{0}")]
+    Prepare(#[from] prepare::PrepareError),
+    #[error("{0}")]
+    Keyring(#[from] keyring::KeyringError),
+    #[error("{0}")]
+    Foreground(#[from] foreground::ForegroundError),
+    #[error("state root {path}: {source}")]
+    Root {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("container \"{id}\" is {status}: {what}")]
+    Status {
+        id: String,
+        status: String,
+        what: &'static str,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{}", chain(.0))]
+    Libcontainer(#[from] LibcontainerError),
+}
+
+/// libcontainer's errors hide the useful part (an exec failure's text) in
+/// their sources; print the whole chain, deduplicated, like runc does.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Where container state lives; one directory per container.
+pub struct Runtime {
+    pub root: PathBuf,
+}
+
+/// runc's container id rule: letters, digits, `_ + - .`, not `.` or `..`.
+pub fn validate_id(id: &str) -> Result<(), RuntimeError> {
+    if id.is_empty() {
+        return Err(RuntimeError::InvalidId(id.into(), "must not be empty"));
+    }
+    if id == "." || id == ".." {
+        return Err(RuntimeError::InvalidId(id.into(), "must not be . or .."));
+    }
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.'))
+    {
+        return Err(RuntimeError::InvalidId(
+            id.into(),
+            "only letters, digits and _ + - . are allowed",
+        ));
+    }
+    Ok(())
+}
+
+impl Runtime {
+    pub fn new(root: PathBuf) -> Self {
+        Runtime { root }
+    }
+
+    fn container_dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    /// Private bundle copies live beside the state dirs, in a dot directory
+    /// that `list` skips.
+    fn private_bundle(&self, id: &str) -> PathBuf {
+        self.root.join(".bundles").join(id)
+    }
+
+    fn ensure_root(&self) -> Result<(), RuntimeError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+            .map_err(|source| RuntimeError::Root {
+                path: self.root.display().to_string(),
+                source,
+            })
+    }
+
+    pub fn load(&self, id: &str) -> Result<Container, RuntimeError> {
+        validate_id(id)?;
+        let dir = self.container_dir(id);
+        if !dir.join("state.json").exists() {
+            return Err(RuntimeError::NotExist(id.into()));
+        }
+        Ok(Container::load(dir)?)
+    }
+
+    /// `create`: everything up to the user process, which then waits for
+    /// `start`. On failure nothing is left: no state dir, private bundle,
+    /// cgroup (libcontainer removes it) or process.
+    pub fn create(
+        &self,
+        id: &str,
+        opts: &CreateOpts,
+        detach: bool,
+    ) -> Result<Container, RuntimeError> {
+        validate_id(id)?;
+        let bundle = fs::canonicalize(&opts.bundle).map_err(|e| RuntimeError::Bundle {
+            path: opts.bundle.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        let config = bundle.join("config.json");
+        let spec = Spec::load(&config).map_err(|e| RuntimeError::Bundle {
+            path: bundle.display().to_string(),
+            msg: format!("config.json: {}", chain(&e)),
+        })?;
+        let prepared = prepare::prepare(&spec, id, &bundle)?;
+        self.ensure_root()?;
+        let dir = self.container_dir(id);
+        if dir.exists() {
+            return Err(RuntimeError::Exists(id.into()));
+        }
+        let result = self.build_init(id, opts, detach, &bundle, prepared.as_ref());
+        if result.is_err() {
+            self.remove_leftovers(id);
+        }
+        result
+    }
+
+    fn build_init(
+        &self,
+        id: &str,
+        opts: &CreateOpts,
+        detach: bool,
+        bundle: &Path,
+        prepared: Option<&Spec>,
+    ) -> Result<Container, RuntimeError> {
+        let run_bundle = match prepared {
+            Some(spec) => {
+                let dir = self.private_bundle(id);
+                fs::create_dir_all(&dir).map_err(|e| RuntimeError::Bundle {
+                    path: dir.display().to_string(),
+                    msg: e.to_string(),
+                })?;
+                spec.save(dir.join("config.json"))
+                    .map_err(|e| RuntimeError::Invalid(chain(&e)))?;
+                dir
+            }
+            None => bundle.to_path_buf(),
+        };
+        if !opts.no_new_keyring {
+            keyring::join_new_session(id)?;
+        }
+        let container = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .with_executor(CageExecutor::default())
+            .with_pid_file(opts.pid_file.as_ref())?
+            .with_console_socket(opts.console_socket.as_ref())
+            .with_root_path(&self.root)?
+            .with_preserved_fds(opts.preserve_fds)
+            .validate_id()?
+            .as_init(&run_bundle)
+            .with_systemd(false)
+            .with_detach(detach)
+            .with_no_pivot(opts.no_pivot)
+            .build()?;
+        Ok(container)
+    }
+
+    /// Removes what a failed create may have left. Only paths named after
+    /// this id under our own state root are touched.
+    fn remove_leftovers(&self, id: &str) {
+        let _ = fs::remove_dir_all(self.container_dir(id));
+        let _ = fs::remove_dir_all(self.private_bundle(id));
+    }
+
+    pub fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut c = self.load(id)?;
+        if c.status() != ContainerStatus::Created {
+            return Err(RuntimeError::Status {
+                id: id.into(),
+                status: c.status().to_string(),
+                what: "cannot start a container that is not created",
+            });
+        }
+        c.start()?;
+        Ok(())
+    }
+
+    /// Foreground or detached `run`. Returns the exit code for cagebox.
+    pub fn run(
+        &self,
+        id: &str,
+        opts: &CreateOpts,
+        detach: bool,
+        keep: bool,
+    ) -> Result<i32, RuntimeError> {
+        if detach {
+            let mut c = self.create(id, opts, true)?;
+            if let Err(e) = c.start() {
+                let _ = self.delete(id, true);
+                return Err(e.into());
+            }
+            return Ok(0);
+        }
+        // Block before create so no signal or SIGCHLD is lost (foreground.rs).
+        let set = foreground::block_signals()?;
+        let mut c = self.create(id, opts, false)?;
+        if let Err(e) = c.start() {
+            let _ = self.delete(id, true);
+            return Err(e.into());
+        }
+        let Some(pid) = c.pid() else {
+            let _ = self.delete(id, true);
+            return Err(RuntimeError::Invalid("container has no init pid".into()));
+        };
+        let code = foreground::wait_and_forward(pid, &set);
+        if !keep {
+            self.delete(id, true)?;
+        }
+        Ok(code?)
+    }
+
+    pub fn kill(&self, id: &str, signal: &str, all: bool) -> Result<(), RuntimeError> {
+        let sig = parse_signal(signal)?;
+        let mut c = self.load(id)?;
+        let before = c.status();
+        if !all
+            && !matches!(
+                before,
+                ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused
+            )
+        {
+            return Err(RuntimeError::Status {
+                id: id.into(),
+                status: before.to_string(),
+                what: "container not running",
+            });
+        }
+        c.kill(sig, all)?;
+        // libcontainer records "stopped" after any signal; a paused container
+        // that got e.g. SIGUSR1 is still paused (and a frozen one still alive).
+        if before == ContainerStatus::Paused {
+            let mut again = self.load(id)?;
+            if again.status() != ContainerStatus::Stopped {
+                again.set_status(ContainerStatus::Paused).save()?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn delete(&self, id: &str, force: bool) -> Result<(), RuntimeError> {
+        let mut c = match self.load(id) {
+            Ok(c) => c,
+            Err(RuntimeError::NotExist(_)) if force => {
+                self.remove_leftovers(id);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if !force
+            && matches!(
+                c.status(),
+                ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Creating
+            )
+        {
+            return Err(RuntimeError::Status {
+                id: id.into(),
+                status: c.status().to_string(),
+                what: "cannot delete a running container without --force",
+            });
+        }
+        c.delete(force)?;
+        let _ = fs::remove_dir_all(self.private_bundle(id));
+        Ok(())
+    }
+
+    pub fn pause(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut c = self.load(id)?;
+        c.pause()?;
+        Ok(())
+    }
+
+    pub fn resume(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut c = self.load(id)?;
+        c.resume()?;
+        Ok(())
+    }
+}
+
+/// Signal names with or without SIG, any case, or numbers, like runc.
+pub fn parse_signal(s: &str) -> Result<Signal, RuntimeError> {
+    Signal::try_from(s).map_err(|_| RuntimeError::Invalid(format!("invalid signal {s:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_runc_rules() {
+        assert!(validate_id("abc-1_2+3.4").is_ok());
+        for bad in ["", ".", "..", "../x", "a/b", "a b", "ä"] {
+            assert!(validate_id(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn signals_by_name_and_number() {
+        for s in ["TERM", "SIGTERM", "term", "15"] {
+            assert_eq!(
+                format!("{:?}", parse_signal(s).unwrap()),
+                "Signal(SIGTERM)",
+                "{s}"
+            );
+        }
+        assert_eq!(
+            format!("{:?}", parse_signal("9").unwrap()),
+            "Signal(SIGKILL)"
+        );
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("999").is_err());
+    }
+}
