@@ -23,7 +23,9 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
-            logger.fatal(&format!("{e:#}"));
+            // RuntimeError's Display already carries the useful part of its
+            // sources; `{e}` avoids printing the chain twice.
+            logger.fatal(&format!("{e}"));
             ExitCode::from(1)
         }
     }

@@ -70,6 +70,17 @@ fn chain(err: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
+/// runc's lower-case status names (libcontainer displays them capitalized).
+pub fn status_str(s: ContainerStatus) -> &'static str {
+    match s {
+        ContainerStatus::Creating => "creating",
+        ContainerStatus::Created => "created",
+        ContainerStatus::Running => "running",
+        ContainerStatus::Stopped => "stopped",
+        ContainerStatus::Paused => "paused",
+    }
+}
+
 /// Where container state lives; one directory per container.
 pub struct Runtime {
     pub root: PathBuf,
@@ -205,7 +216,16 @@ impl Runtime {
     /// this id under our own state root are touched.
     fn remove_leftovers(&self, id: &str) {
         let _ = fs::remove_dir_all(self.container_dir(id));
-        let _ = fs::remove_dir_all(self.private_bundle(id));
+        self.remove_private_bundle(id);
+    }
+
+    fn remove_private_bundle(&self, id: &str) {
+        let dir = self.private_bundle(id);
+        if dir.exists() {
+            let _ = fs::remove_dir_all(&dir);
+            // Only succeeds when no other container has a copy there.
+            let _ = fs::remove_dir(self.root.join(".bundles"));
+        }
     }
 
     pub fn start(&self, id: &str) -> Result<(), RuntimeError> {
@@ -213,7 +233,7 @@ impl Runtime {
         if c.status() != ContainerStatus::Created {
             return Err(RuntimeError::Status {
                 id: id.into(),
-                status: c.status().to_string(),
+                status: status_str(c.status()).into(),
                 what: "cannot start a container that is not created",
             });
         }
@@ -267,7 +287,7 @@ impl Runtime {
         {
             return Err(RuntimeError::Status {
                 id: id.into(),
-                status: before.to_string(),
+                status: status_str(before).into(),
                 what: "container not running",
             });
         }
@@ -300,12 +320,12 @@ impl Runtime {
         {
             return Err(RuntimeError::Status {
                 id: id.into(),
-                status: c.status().to_string(),
+                status: status_str(c.status()).into(),
                 what: "cannot delete a running container without --force",
             });
         }
         c.delete(force)?;
-        let _ = fs::remove_dir_all(self.private_bundle(id));
+        self.remove_private_bundle(id);
         Ok(())
     }
 

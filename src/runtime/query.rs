@@ -47,7 +47,7 @@ fn oci_state(c: &Container) -> OciState {
     OciState {
         oci_version: c.state.oci_version.clone(),
         id: c.id().to_string(),
-        status: c.status().to_string(),
+        status: super::status_str(c.status()).into(),
         pid,
         bundle,
         created: c
