@@ -10,12 +10,17 @@ use std::path::{Path, PathBuf};
 
 use libcontainer::oci_spec::runtime::{LinuxSeccomp, Spec};
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
+
+use super::seccomp::{self, Compiled};
 use nix::fcntl::{OFlag, open};
 use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
 use nix::sys::stat::{Mode, SFlag, fstat};
 
 #[derive(Clone, Default)]
 pub struct CageExecutor {
+    /// A filter compiled by cagebox (seccomp.rs), installed as the last step
+    /// before execve.
+    pub bpf: Option<Compiled>,
     /// For processes joining a running container (exec): the container's
     /// seccomp filter. libcontainer's tenant path builds a fresh spec without
     /// it, so without this an exec'd process would escape the filter.
@@ -54,6 +59,14 @@ impl Executor for CageExecutor {
         // `cagebox run` blocks signals to forward them; the mask survives
         // execve, so the container's process must start with an empty one.
         let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+        // Last: after this only execve runs, so the profile need not allow
+        // anything cagebox itself does.
+        if let Some(c) = &self.bpf {
+            ensure_filter_allowed()?;
+            seccomp::install(c).map_err(|e| {
+                ExecutorError::Other(format!("cannot install the seccomp filter: {e}"))
+            })?;
+        }
         let args = spec
             .process()
             .as_ref()
@@ -165,6 +178,24 @@ fn apply_tenant_seccomp(seccomp: &LinuxSeccomp) -> Result<(), ExecutorError> {
     libcontainer::seccomp::initialize_seccomp(seccomp).map_err(|e| {
         ExecutorError::Other(format!("cannot apply the container's seccomp filter: {e}"))
     })?;
+    Ok(())
+}
+
+/// The kernel takes a filter only from a task with no_new_privs or
+/// CAP_SYS_ADMIN. Init processes on the fast path have no_new_privs already;
+/// processes joining a container may not, and get it (stricter than runc).
+fn ensure_filter_allowed() -> Result<(), ExecutorError> {
+    let has_sys_admin = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_ADMIN,
+    )
+    .unwrap_or(false);
+    if !has_sys_admin {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| {
+            ExecutorError::Other(format!("cannot set no_new_privs for seccomp: {e}"))
+        })?;
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod foreground;
 pub mod keyring;
 pub mod prepare;
 pub mod query;
+pub mod seccomp;
 pub mod tenant;
 
 use std::fs;
@@ -36,6 +37,8 @@ pub enum RuntimeError {
     Prepare(#[from] prepare::PrepareError),
     #[error("{0}")]
     Keyring(#[from] keyring::KeyringError),
+    #[error("{0}")]
+    Seccomp(#[from] seccomp::SeccompError),
     #[error("{0}")]
     Foreground(#[from] foreground::ForegroundError),
     #[error("state root {path}: {source}")]
@@ -80,6 +83,9 @@ pub fn status_str(s: ContainerStatus) -> &'static str {
         ContainerStatus::Paused => "paused",
     }
 }
+
+/// The precompiled filter inside a private bundle, for `exec`.
+const TENANT_FILTER: &str = "seccomp.bpf";
 
 /// Where container state lives; one directory per container.
 pub struct Runtime {
@@ -160,13 +166,18 @@ impl Runtime {
             path: bundle.display().to_string(),
             msg: format!("config.json: {}", chain(&e)),
         })?;
-        let prepared = prepare::prepare(&spec, id, &bundle)?;
+        let fast_seccomp = seccomp::fast_path_eligible(&spec);
+        let prepared = prepare::prepare(&spec, id, &bundle, fast_seccomp)?;
         self.ensure_root()?;
         let dir = self.container_dir(id);
         if dir.exists() {
             return Err(RuntimeError::Exists(id.into()));
         }
-        let result = self.build_init(id, opts, detach, &bundle, prepared.as_ref());
+        let compiled = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            Some(s) if fast_seccomp => Some(seccomp::cached(&self.root, s)?),
+            _ => None,
+        };
+        let result = self.build_init(id, opts, detach, &bundle, prepared.as_ref(), compiled);
         if result.is_err() {
             self.remove_leftovers(id);
         }
@@ -180,6 +191,7 @@ impl Runtime {
         detach: bool,
         bundle: &Path,
         prepared: Option<&Spec>,
+        compiled: Option<seccomp::Compiled>,
     ) -> Result<Container, RuntimeError> {
         let run_bundle = match prepared {
             Some(spec) => {
@@ -190,6 +202,10 @@ impl Runtime {
                 })?;
                 spec.save(dir.join("config.json"))
                     .map_err(|e| RuntimeError::Invalid(chain(&e)))?;
+                if let Some(c) = &compiled {
+                    // For `exec`: processes joining the container get it too.
+                    seccomp::save(&dir.join(TENANT_FILTER), c)?;
+                }
                 dir
             }
             None => bundle.to_path_buf(),
@@ -198,7 +214,10 @@ impl Runtime {
             keyring::join_new_session(id)?;
         }
         let container = ContainerBuilder::new(id.to_string(), SyscallType::default())
-            .with_executor(CageExecutor::default())
+            .with_executor(CageExecutor {
+                bpf: compiled,
+                tenant_seccomp: None,
+            })
             .with_pid_file(opts.pid_file.as_ref())?
             .with_console_socket(opts.console_socket.as_ref())
             .with_root_path(&self.root)?

@@ -21,8 +21,14 @@ pub enum PrepareError {
 }
 
 /// Returns the spec to run, or None when the bundle's own config.json can be
-/// used as is (the fast path: nothing is written).
-pub fn prepare(spec: &Spec, id: &str, bundle: &Path) -> Result<Option<Spec>, PrepareError> {
+/// used as is (the fast path: nothing is written). `strip_seccomp` removes
+/// `linux.seccomp` because cagebox installs it precompiled (seccomp.rs).
+pub fn prepare(
+    spec: &Spec,
+    id: &str,
+    bundle: &Path,
+    strip_seccomp: bool,
+) -> Result<Option<Spec>, PrepareError> {
     let file = bundle.join("config.json").display().to_string();
     let Some(linux) = spec.linux() else {
         return Err(PrepareError::Missing {
@@ -64,11 +70,23 @@ pub fn prepare(spec: &Spec, id: &str, bundle: &Path) -> Result<Option<Spec>, Pre
     // the kernel; absent makes libcontainer install the filter while it still
     // holds CAP_SYS_ADMIN, as runc does.
     let nnp_false = spec.process().as_ref().and_then(|p| p.no_new_privileges()) == Some(false);
-    if !needs_cgroup_path && !nnp_false {
+    let mut seccomp = linux.seccomp().clone();
+    let seccomp_changed = match seccomp.as_mut() {
+        Some(_) if strip_seccomp => {
+            seccomp = None;
+            true
+        }
+        Some(s) => super::seccomp::swap_masked_eq(s),
+        None => false,
+    };
+    if !needs_cgroup_path && !nnp_false && !seccomp_changed {
         return Ok(None);
     }
 
     let mut out = spec.clone();
+    if seccomp_changed && let Some(linux) = out.linux_mut() {
+        linux.set_seccomp(seccomp);
+    }
     if needs_cgroup_path && let Some(linux) = out.linux_mut() {
         // runc's default: a cgroup named after the container at the top of
         // each hierarchy. libcontainer's default (":youki:ID") is a systemd
@@ -121,13 +139,13 @@ mod tests {
     #[test]
     fn untouched_spec_needs_no_copy() {
         let s = spec(Some("/x/y"), Some(true));
-        assert!(prepare(&s, "id", Path::new("/b")).unwrap().is_none());
+        assert!(prepare(&s, "id", Path::new("/b"), false).unwrap().is_none());
     }
 
     #[test]
     fn default_cgroup_path_is_runc_like() {
         let s = spec(None, None);
-        let out = prepare(&s, "abc", Path::new("/b")).unwrap().unwrap();
+        let out = prepare(&s, "abc", Path::new("/b"), false).unwrap().unwrap();
         let linux = out.linux().as_ref().unwrap();
         assert_eq!(linux.cgroups_path().as_deref(), Some(Path::new("/abc")));
         assert_eq!(out.root().as_ref().unwrap().path(), Path::new("/b/rootfs"));
@@ -137,7 +155,7 @@ mod tests {
     #[test]
     fn explicit_nnp_false_becomes_absent() {
         let s = spec(Some("/x"), Some(false));
-        let out = prepare(&s, "abc", Path::new("/b")).unwrap().unwrap();
+        let out = prepare(&s, "abc", Path::new("/b"), false).unwrap().unwrap();
         assert_eq!(out.process().as_ref().unwrap().no_new_privileges(), None);
     }
 
@@ -145,7 +163,9 @@ mod tests {
     fn missing_linux_is_an_error_naming_the_file() {
         let mut s = spec(None, None);
         s.set_linux(None);
-        let e = prepare(&s, "abc", Path::new("/b")).unwrap_err().to_string();
+        let e = prepare(&s, "abc", Path::new("/b"), false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/b/config.json") && e.contains("linux"), "{e}");
     }
 }
