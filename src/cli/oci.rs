@@ -43,6 +43,17 @@ pub enum OciCommand {
     Features,
     /// Write a default config.json
     Spec(Spec),
+    /// Internal: the createContainer hook behind the tmpfs `tmpcopyup` option
+    #[command(hide = true)]
+    Copyup(Copyup),
+}
+
+#[derive(Debug, Args)]
+pub struct Copyup {
+    /// Inherited directory descriptor on the image content
+    pub fd: i32,
+    /// The tmpfs to fill
+    pub dest: PathBuf,
 }
 
 #[derive(Debug, Args)]

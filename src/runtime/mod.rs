@@ -1,6 +1,7 @@
 //! The only module that drives libcontainer: create, start, run, exec, kill,
 //! delete and the queries, with runc's semantics and error texts.
 
+pub mod copyup;
 pub mod executor;
 pub mod foreground;
 pub mod keyring;
@@ -39,6 +40,8 @@ pub enum RuntimeError {
     Keyring(#[from] keyring::KeyringError),
     #[error("{0}")]
     Seccomp(#[from] seccomp::SeccompError),
+    #[error("{0}")]
+    Copyup(#[from] copyup::CopyupError),
     #[error("{0}")]
     Foreground(#[from] foreground::ForegroundError),
     #[error("state root {path}: {source}")]
@@ -177,7 +180,7 @@ impl Runtime {
             Some(s) if fast_seccomp => Some(seccomp::cached(&self.root, s)?),
             _ => None,
         };
-        let result = self.build_init(id, opts, detach, &bundle, prepared.as_ref(), compiled);
+        let result = self.build_init(id, opts, detach, &bundle, prepared, compiled);
         if result.is_err() {
             self.remove_leftovers(id);
         }
@@ -190,11 +193,22 @@ impl Runtime {
         opts: &CreateOpts,
         detach: bool,
         bundle: &Path,
-        prepared: Option<&Spec>,
+        prepared: prepare::Prepared,
         compiled: Option<seccomp::Compiled>,
     ) -> Result<Container, RuntimeError> {
-        let run_bundle = match prepared {
-            Some(spec) => {
+        // Held open until the container is created: the copy-up hooks read them.
+        let mut copyup_sources = Vec::new();
+        let run_bundle = match prepared.spec {
+            Some(mut spec) => {
+                if !prepared.copyup.is_empty() {
+                    let rootfs = spec
+                        .root()
+                        .as_ref()
+                        .map(|r| r.path().clone())
+                        .unwrap_or_default();
+                    copyup_sources = copyup::open_sources(&rootfs, &prepared.copyup)?;
+                    copyup::add_hooks(&mut spec, &rootfs, &copyup_sources)?;
+                }
                 let dir = self.private_bundle(id);
                 fs::create_dir_all(&dir).map_err(|e| RuntimeError::Bundle {
                     path: dir.display().to_string(),
@@ -228,6 +242,7 @@ impl Runtime {
             .with_detach(detach)
             .with_no_pivot(opts.no_pivot)
             .build()?;
+        drop(copyup_sources);
         Ok(container)
     }
 

@@ -20,15 +20,24 @@ pub enum PrepareError {
     Invalid { file: String, msg: String },
 }
 
-/// Returns the spec to run, or None when the bundle's own config.json can be
-/// used as is (the fast path: nothing is written). `strip_seccomp` removes
-/// `linux.seccomp` because cagebox installs it precompiled (seccomp.rs).
+/// What `prepare` decided.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The spec to run, or None when the bundle's own config.json can be used
+    /// as is (the fast path: nothing is written).
+    pub spec: Option<Spec>,
+    /// tmpfs destinations whose option `tmpcopyup` was removed (copyup.rs).
+    pub copyup: Vec<PathBuf>,
+}
+
+/// `strip_seccomp` removes `linux.seccomp` because cagebox installs it
+/// precompiled (seccomp.rs).
 pub fn prepare(
     spec: &Spec,
     id: &str,
     bundle: &Path,
     strip_seccomp: bool,
-) -> Result<Option<Spec>, PrepareError> {
+) -> Result<Prepared, PrepareError> {
     let file = bundle.join("config.json").display().to_string();
     let Some(linux) = spec.linux() else {
         return Err(PrepareError::Missing {
@@ -79,11 +88,20 @@ pub fn prepare(
         Some(s) => super::seccomp::swap_masked_eq(s),
         None => false,
     };
-    if !needs_cgroup_path && !nnp_false && !seccomp_changed {
-        return Ok(None);
+    let has_copyup = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .any(super::copyup::wants_copyup);
+    if !needs_cgroup_path && !nnp_false && !seccomp_changed && !has_copyup {
+        return Ok(Prepared::default());
     }
 
     let mut out = spec.clone();
+    let mut copyup = Vec::new();
+    if let Some(mounts) = out.mounts_mut() {
+        copyup = super::copyup::strip(mounts);
+    }
     if seccomp_changed && let Some(linux) = out.linux_mut() {
         linux.set_seccomp(seccomp);
     }
@@ -107,7 +125,10 @@ pub fn prepare(
     let mut annotations = out.annotations().clone().unwrap_or_default();
     annotations.insert(BUNDLE_ANNOTATION.to_string(), bundle.display().to_string());
     out.set_annotations(Some(annotations));
-    Ok(Some(out))
+    Ok(Prepared {
+        spec: Some(out),
+        copyup,
+    })
 }
 
 fn selinux_enabled() -> bool {
@@ -139,13 +160,21 @@ mod tests {
     #[test]
     fn untouched_spec_needs_no_copy() {
         let s = spec(Some("/x/y"), Some(true));
-        assert!(prepare(&s, "id", Path::new("/b"), false).unwrap().is_none());
+        assert!(
+            prepare(&s, "id", Path::new("/b"), false)
+                .unwrap()
+                .spec
+                .is_none()
+        );
     }
 
     #[test]
     fn default_cgroup_path_is_runc_like() {
         let s = spec(None, None);
-        let out = prepare(&s, "abc", Path::new("/b"), false).unwrap().unwrap();
+        let out = prepare(&s, "abc", Path::new("/b"), false)
+            .unwrap()
+            .spec
+            .unwrap();
         let linux = out.linux().as_ref().unwrap();
         assert_eq!(linux.cgroups_path().as_deref(), Some(Path::new("/abc")));
         assert_eq!(out.root().as_ref().unwrap().path(), Path::new("/b/rootfs"));
@@ -155,7 +184,10 @@ mod tests {
     #[test]
     fn explicit_nnp_false_becomes_absent() {
         let s = spec(Some("/x"), Some(false));
-        let out = prepare(&s, "abc", Path::new("/b"), false).unwrap().unwrap();
+        let out = prepare(&s, "abc", Path::new("/b"), false)
+            .unwrap()
+            .spec
+            .unwrap();
         assert_eq!(out.process().as_ref().unwrap().no_new_privileges(), None);
     }
 

@@ -1,0 +1,250 @@
+//! `tmpcopyup`: a tmpfs mount that starts with the image's content.
+//!
+//! podman's `--read-only` (and `--tmpfs`) asks for tmpfs mounts with the
+//! runc/crun extension option `tmpcopyup`, which libcontainer does not know.
+//! cagebox strips the option and adds a createContainer hook, which runs in
+//! the container's mount namespace after libcontainer mounted the tmpfs and
+//! before pivot_root. The hook is cagebox itself (`cagebox copyup FD DEST`):
+//! FD is a directory the parent opened on the image before the tmpfs hid
+//! it, resolved inside the rootfs (RESOLVE_IN_ROOT: a symlink in the image
+//! cannot point it at the host); DEST is the tmpfs. The FD is not CLOEXEC so
+//! the hook inherits it, and libcontainer marks every extra fd CLOEXEC before
+//! the container's own process starts, so the container never sees it.
+
+use std::fs;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use libcontainer::oci_spec::runtime::{HookBuilder, HooksBuilder, Mount, Spec};
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
+
+const OPTION: &str = "tmpcopyup";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyupError {
+    #[error("tmpcopyup {dest}: {msg}")]
+    Source { dest: String, msg: String },
+    #[error("tmpcopyup: {0}")]
+    Hook(String),
+    #[error("copyup {path}: {source}")]
+    Copy {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// True when a mount asks for copy-up.
+pub fn wants_copyup(m: &Mount) -> bool {
+    m.typ().as_deref() == Some("tmpfs") && m.options().iter().flatten().any(|o| o == OPTION)
+}
+
+/// Removes the option from every mount; returns the destinations (pure).
+pub fn strip(mounts: &mut [Mount]) -> Vec<PathBuf> {
+    let mut dests = Vec::new();
+    for m in mounts.iter_mut().filter(|m| wants_copyup(m)) {
+        let opts: Vec<String> = m
+            .options()
+            .iter()
+            .flatten()
+            .filter(|o| *o != OPTION)
+            .cloned()
+            .collect();
+        m.set_options(Some(opts));
+        dests.push(m.destination().clone());
+    }
+    dests
+}
+
+/// Opens each destination inside the image (before any tmpfs covers it).
+/// A destination the image does not have has nothing to copy.
+pub fn open_sources(
+    rootfs: &Path,
+    dests: &[PathBuf],
+) -> Result<Vec<(OwnedFd, PathBuf)>, CopyupError> {
+    let root_fd = nix::fcntl::open(
+        rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| CopyupError::Source {
+        dest: rootfs.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    // SAFETY: `open` just returned this descriptor and nothing else owns it.
+    let root = unsafe { OwnedFd::from_raw_fd(root_fd) };
+    let mut out = Vec::new();
+    for dest in dests {
+        // No O_CLOEXEC: the createContainer hook must inherit it.
+        let how = OpenHow::new()
+            .flags(OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        match openat2(std::os::fd::AsRawFd::as_raw_fd(&root), dest.as_path(), how) {
+            // SAFETY: `openat2` just returned this descriptor; we own it.
+            Ok(fd) => out.push((unsafe { OwnedFd::from_raw_fd(fd) }, dest.clone())),
+            Err(nix::errno::Errno::ENOENT) => {}
+            Err(e) => {
+                return Err(CopyupError::Source {
+                    dest: dest.display().to_string(),
+                    msg: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Prepends one createContainer hook per source to the spec.
+pub fn add_hooks(
+    spec: &mut Spec,
+    rootfs: &Path,
+    sources: &[(OwnedFd, PathBuf)],
+) -> Result<(), CopyupError> {
+    let exe = std::env::current_exe().map_err(|e| CopyupError::Hook(e.to_string()))?;
+    let mut hooks = spec
+        .hooks()
+        .clone()
+        .unwrap_or_else(|| HooksBuilder::default().build().unwrap_or_default());
+    let mut create = Vec::new();
+    for (fd, dest) in sources {
+        let target = rootfs.join(dest.strip_prefix("/").unwrap_or(dest));
+        let hook = HookBuilder::default()
+            .path(exe.clone())
+            .args(vec![
+                "cagebox".to_string(),
+                "copyup".to_string(),
+                std::os::fd::AsRawFd::as_raw_fd(fd).to_string(),
+                target.display().to_string(),
+            ])
+            .build()
+            .map_err(|e| CopyupError::Hook(e.to_string()))?;
+        create.push(hook);
+    }
+    create.extend(hooks.create_container().clone().unwrap_or_default());
+    hooks.set_create_container(Some(create));
+    spec.set_hooks(Some(hooks));
+    Ok(())
+}
+
+/// The hook: copies the tree behind `fd` into `dest` (the fresh tmpfs),
+/// keeping modes, owners and symlinks. Symlinks are copied, never followed.
+pub fn run(fd: RawFd, dest: &Path) -> Result<(), CopyupError> {
+    let src = PathBuf::from(format!("/proc/self/fd/{fd}"));
+    let meta = fs::metadata(&src).map_err(|source| CopyupError::Copy {
+        path: src.display().to_string(),
+        source,
+    })?;
+    copy_tree(&src, dest)?;
+    set_owner_mode(dest, &meta)
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> CopyupError + '_ {
+    move |source| CopyupError::Copy {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> Result<(), CopyupError> {
+    for entry in fs::read_dir(src).map_err(io_err(src))? {
+        let entry = entry.map_err(io_err(src))?;
+        let from = entry.path();
+        let to = dst.join(entry.file_name());
+        let meta = fs::symlink_metadata(&from).map_err(io_err(&from))?;
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            fs::create_dir(&to).map_err(io_err(&to))?;
+            copy_tree(&from, &to)?;
+        } else if ft.is_symlink() {
+            let target = fs::read_link(&from).map_err(io_err(&from))?;
+            std::os::unix::fs::symlink(&target, &to).map_err(io_err(&to))?;
+            std::os::unix::fs::lchown(&to, Some(meta.uid()), Some(meta.gid()))
+                .map_err(io_err(&to))?;
+            continue;
+        } else if ft.is_file() {
+            fs::copy(&from, &to).map_err(io_err(&to))?;
+        } else {
+            // Devices, fifos and sockets in a tmp dir of an image are not
+            // content; crun skips them as well.
+            continue;
+        }
+        set_owner_mode(&to, &meta)?;
+    }
+    Ok(())
+}
+
+fn set_owner_mode(path: &Path, meta: &fs::Metadata) -> Result<(), CopyupError> {
+    std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid())).map_err(io_err(path))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(meta.mode() & 0o7777))
+        .map_err(io_err(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libcontainer::oci_spec::runtime::MountBuilder;
+
+    #[test]
+    fn strip_removes_only_tmpcopyup_from_tmpfs() {
+        let mut mounts = vec![
+            MountBuilder::default()
+                .destination("/tmp")
+                .typ("tmpfs")
+                .options(vec!["rw".into(), "tmpcopyup".into(), "size=1m".into()])
+                .build()
+                .unwrap(),
+            MountBuilder::default()
+                .destination("/data")
+                .typ("bind")
+                .options(vec!["rbind".into()])
+                .build()
+                .unwrap(),
+        ];
+        assert_eq!(strip(&mut mounts), vec![PathBuf::from("/tmp")]);
+        assert_eq!(
+            mounts[0].options().as_ref().unwrap(),
+            &vec!["rw".to_string(), "size=1m".to_string()]
+        );
+        assert!(!wants_copyup(&mounts[0]));
+    }
+
+    #[test]
+    fn copies_a_tree_with_symlinks_without_following_them() {
+        let base = std::env::temp_dir().join(format!("cagebox-copyup-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let rootfs = base.join("rootfs");
+        fs::create_dir_all(rootfs.join("tmp/sub")).unwrap();
+        fs::write(rootfs.join("tmp/sub/f"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc/shadow", rootfs.join("tmp/link")).unwrap();
+        // A symlinked destination must resolve inside the rootfs.
+        std::os::unix::fs::symlink("/etc", rootfs.join("evil")).unwrap();
+        fs::create_dir_all(rootfs.join("etc")).unwrap();
+        let srcs = open_sources(
+            &rootfs,
+            &[
+                PathBuf::from("/tmp"),
+                PathBuf::from("/evil"),
+                PathBuf::from("/none"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(srcs.len(), 2);
+        let dst = base.join("dst");
+        fs::create_dir(&dst).unwrap();
+        run(std::os::fd::AsRawFd::as_raw_fd(&srcs[0].0), &dst).unwrap();
+        assert_eq!(fs::read_to_string(dst.join("sub/f")).unwrap(), "x");
+        assert_eq!(
+            fs::read_link(dst.join("link")).unwrap(),
+            PathBuf::from("/etc/shadow")
+        );
+        let evil = base.join("evil-dst");
+        fs::create_dir(&evil).unwrap();
+        run(std::os::fd::AsRawFd::as_raw_fd(&srcs[1].0), &evil).unwrap();
+        assert_eq!(
+            fs::read_dir(&evil).unwrap().count(),
+            0,
+            "host /etc must not be copied"
+        );
+        fs::remove_dir_all(&base).unwrap();
+    }
+}
