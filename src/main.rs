@@ -60,7 +60,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         OciCommand::Update(u) => rt.update(&u)?,
         OciCommand::Features => println!("{}", oci::features_json()?),
         OciCommand::Spec(s) => oci::write_default_spec(&s.bundle, s.rootless)?,
-        OciCommand::Copyup(c) => cagebox::runtime::copyup::run(c.fd, &c.dest)?,
+        OciCommand::Copyup(c) => cagebox::runtime::copyup::run(c.fd, &c.rootfs, &c.dest)?,
     }
     Ok(0)
 }

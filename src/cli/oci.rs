@@ -52,7 +52,9 @@ pub enum OciCommand {
 pub struct Copyup {
     /// Inherited directory descriptor on the image content
     pub fd: i32,
-    /// The tmpfs to fill
+    /// The container's rootfs (the hook runs before pivot_root)
+    pub rootfs: PathBuf,
+    /// The tmpfs mount destination, resolved inside the rootfs
     pub dest: PathBuf,
 }
 

@@ -4,12 +4,17 @@
 //! runc/crun extension option `tmpcopyup`, which libcontainer does not know.
 //! cagebox strips the option and adds a createContainer hook, which runs in
 //! the container's mount namespace after libcontainer mounted the tmpfs and
-//! before pivot_root. The hook is cagebox itself (`cagebox copyup FD DEST`):
-//! FD is a directory the parent opened on the image before the tmpfs hid
-//! it, resolved inside the rootfs (RESOLVE_IN_ROOT: a symlink in the image
-//! cannot point it at the host); DEST is the tmpfs. The FD is not CLOEXEC so
-//! the hook inherits it, and libcontainer marks every extra fd CLOEXEC before
-//! the container's own process starts, so the container never sees it.
+//! before pivot_root. The hook is cagebox itself (`cagebox copyup FD ROOTFS
+//! DEST`): FD is a directory the parent opened on the image before the tmpfs
+//! hid it; DEST is the mount destination, which the hook resolves again
+//! inside ROOTFS. Both resolutions use RESOLVE_IN_ROOT: the hook runs in a
+//! mount namespace that still shows the host's files, so a symlink in the
+//! image (`/tmp -> /etc`) followed naively would make it overwrite the host's
+//! /etc. The hook also refuses a destination that is not a tmpfs, creates
+//! every entry new (O_EXCL, never following a symlink), and works below the
+//! resolved directory's fd only. The FD is not CLOEXEC so the hook inherits
+//! it; libcontainer marks every extra fd CLOEXEC before the container's own
+//! process starts, so the container never sees it.
 
 use std::fs;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
@@ -94,6 +99,31 @@ pub fn open_sources(
     Ok(out)
 }
 
+fn open_root(rootfs: &Path) -> Result<OwnedFd, CopyupError> {
+    let fd = nix::fcntl::open(
+        rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| CopyupError::Source {
+        dest: rootfs.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    // SAFETY: `open` just returned this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Opens `path` as if `root` were `/`: symlinks (absolute or `..`) cannot
+/// leave the rootfs, and /proc magic links are refused.
+fn open_in_root(root: &OwnedFd, path: &Path, flags: OFlag) -> Result<OwnedFd, nix::errno::Errno> {
+    let how = OpenHow::new()
+        .flags(flags)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let fd = openat2(std::os::fd::AsRawFd::as_raw_fd(root), path, how)?;
+    // SAFETY: `openat2` just returned this descriptor; we own it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// Prepends one createContainer hook per source to the spec.
 pub fn add_hooks(
     spec: &mut Spec,
@@ -107,14 +137,14 @@ pub fn add_hooks(
         .unwrap_or_else(|| HooksBuilder::default().build().unwrap_or_default());
     let mut create = Vec::new();
     for (fd, dest) in sources {
-        let target = rootfs.join(dest.strip_prefix("/").unwrap_or(dest));
         let hook = HookBuilder::default()
             .path(exe.clone())
             .args(vec![
                 "cagebox".to_string(),
                 "copyup".to_string(),
                 std::os::fd::AsRawFd::as_raw_fd(fd).to_string(),
-                target.display().to_string(),
+                rootfs.display().to_string(),
+                dest.display().to_string(),
             ])
             .build()
             .map_err(|e| CopyupError::Hook(e.to_string()))?;
@@ -126,16 +156,37 @@ pub fn add_hooks(
     Ok(())
 }
 
-/// The hook: copies the tree behind `fd` into `dest` (the fresh tmpfs),
-/// keeping modes, owners and symlinks. Symlinks are copied, never followed.
-pub fn run(fd: RawFd, dest: &Path) -> Result<(), CopyupError> {
-    let src = PathBuf::from(format!("/proc/self/fd/{fd}"));
-    let meta = fs::metadata(&src).map_err(|source| CopyupError::Copy {
-        path: src.display().to_string(),
-        source,
+/// The hook: copies the tree behind `fd` into the tmpfs at `dest` inside
+/// `rootfs`, keeping modes, owners and symlinks (copied, never followed).
+pub fn run(fd: RawFd, rootfs: &Path, dest: &Path) -> Result<(), CopyupError> {
+    let root = open_root(rootfs)?;
+    let target = open_in_root(
+        &root,
+        dest,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+    )
+    .map_err(|e| CopyupError::Source {
+        dest: dest.display().to_string(),
+        msg: e.to_string(),
     })?;
-    copy_tree(&src, dest)?;
-    set_owner_mode(dest, &meta)
+    let fs_type = nix::sys::statfs::fstatfs(&target).map_err(|e| CopyupError::Source {
+        dest: dest.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    if fs_type.filesystem_type() != nix::sys::statfs::TMPFS_MAGIC {
+        return Err(CopyupError::Source {
+            dest: dest.display().to_string(),
+            msg: "is not a tmpfs inside the rootfs; refusing to copy".into(),
+        });
+    }
+    let src = PathBuf::from(format!("/proc/self/fd/{fd}"));
+    let dst = PathBuf::from(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&target)
+    ));
+    let meta = fs::metadata(&src).map_err(io_err(&src))?;
+    copy_tree(&src, &dst)?;
+    set_owner_mode(&dst, &meta)
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> CopyupError + '_ {
@@ -162,7 +213,15 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), CopyupError> {
                 .map_err(io_err(&to))?;
             continue;
         } else if ft.is_file() {
-            fs::copy(&from, &to).map_err(io_err(&to))?;
+            let mut input = fs::File::open(&from).map_err(io_err(&from))?;
+            // create_new: O_EXCL, so an existing entry (or a symlink planted
+            // there) is never written through.
+            let mut output = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&to)
+                .map_err(io_err(&to))?;
+            std::io::copy(&mut input, &mut output).map_err(io_err(&to))?;
         } else {
             // Devices, fifos and sockets in a tmp dir of an image are not
             // content; crun skips them as well.
