@@ -288,21 +288,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(srcs.len(), 2);
+        let fd0 = std::os::fd::AsRawFd::as_raw_fd(&srcs[0].0);
         let dst = base.join("dst");
         fs::create_dir(&dst).unwrap();
-        run(std::os::fd::AsRawFd::as_raw_fd(&srcs[0].0), &dst).unwrap();
+        copy_tree(Path::new(&format!("/proc/self/fd/{fd0}")), &dst).unwrap();
         assert_eq!(fs::read_to_string(dst.join("sub/f")).unwrap(), "x");
         assert_eq!(
             fs::read_link(dst.join("link")).unwrap(),
             PathBuf::from("/etc/shadow")
         );
-        let evil = base.join("evil-dst");
-        fs::create_dir(&evil).unwrap();
-        run(std::os::fd::AsRawFd::as_raw_fd(&srcs[1].0), &evil).unwrap();
+        // The source of /evil is the rootfs's own (empty) etc, not the host's.
+        let fd1 = std::os::fd::AsRawFd::as_raw_fd(&srcs[1].0);
         assert_eq!(
-            fs::read_dir(&evil).unwrap().count(),
+            fs::read_dir(format!("/proc/self/fd/{fd1}"))
+                .unwrap()
+                .count(),
+            0
+        );
+        // Not a tmpfs: refused (the real copy is exercised in integration/).
+        let e = run(fd0, &rootfs, Path::new("/tmp")).unwrap_err();
+        assert!(e.to_string().contains("not a tmpfs"), "{e}");
+        // A destination symlinked to a host path resolves inside the rootfs.
+        let host_side = base.join("host-side");
+        fs::create_dir(&host_side).unwrap();
+        std::os::unix::fs::symlink(&host_side, rootfs.join("escape")).unwrap();
+        let e = run(fd0, &rootfs, Path::new("/escape")).unwrap_err();
+        assert!(e.to_string().contains("/escape"), "{e}");
+        assert_eq!(
+            fs::read_dir(&host_side).unwrap().count(),
             0,
-            "host /etc must not be copied"
+            "wrote outside the rootfs"
         );
         fs::remove_dir_all(&base).unwrap();
     }
