@@ -10,8 +10,9 @@ use libcontainer::syscall::linux::MountOption;
 pub enum OciError {
     #[error("{0}")]
     Build(String),
-    #[error("File {0} exists. Remove it first")]
-    Exists(String),
+    /// runc's text, which names the file as it is in the bundle dir.
+    #[error("File config.json exists. Remove it first")]
+    Exists,
     #[error("{path}: {msg}")]
     Write { path: String, msg: String },
 }
@@ -133,7 +134,7 @@ pub fn features_json() -> Result<String, OciError> {
 pub fn write_default_spec(bundle: &std::path::Path, rootless: bool) -> Result<(), OciError> {
     let path = bundle.join("config.json");
     if path.exists() {
-        return Err(OciError::Exists(path.display().to_string()));
+        return Err(OciError::Exists);
     }
     let spec = if rootless {
         Spec::rootless(

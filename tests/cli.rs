@@ -242,6 +242,6 @@ fn invalid_signal_is_an_error() {
     let root = tmpdir("signal");
     let o = cagebox(&root, &["kill", "x", "SIGNOPE"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("invalid signal"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unknown signal"), "{}", stderr(&o));
     std::fs::remove_dir_all(&root).unwrap();
 }

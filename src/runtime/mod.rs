@@ -8,6 +8,7 @@ pub mod keyring;
 pub mod prepare;
 pub mod query;
 pub mod seccomp;
+pub mod stats;
 pub mod tenant;
 
 use std::fs;
@@ -18,7 +19,6 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::{Container, ContainerStatus};
 use libcontainer::error::LibcontainerError;
 use libcontainer::oci_spec::runtime::Spec;
-use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
 
 use crate::cli::oci::CreateOpts;
@@ -30,7 +30,7 @@ pub enum RuntimeError {
     NotExist(String),
     #[error("container with id \"{0}\" already exists")]
     Exists(String),
-    #[error("invalid container id {0:?}: {1}")]
+    #[error("invalid container ID format: {0:?} ({1})")]
     InvalidId(String, &'static str),
     #[error("bundle {path}: {msg}")]
     Bundle { path: String, msg: String },
@@ -49,12 +49,9 @@ pub enum RuntimeError {
         path: String,
         source: std::io::Error,
     },
-    #[error("container \"{id}\" is {status}: {what}")]
-    Status {
-        id: String,
-        status: String,
-        what: &'static str,
-    },
+    /// A command that the container's status does not allow; runc's words.
+    #[error("{0}")]
+    Status(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{}", chain(.0))]
@@ -169,6 +166,7 @@ impl Runtime {
             path: bundle.display().to_string(),
             msg: format!("config.json: {}", chain(&e)),
         })?;
+        check_runtime_hooks(&spec)?;
         let fast_seccomp = seccomp::fast_path_eligible(&spec);
         let prepared = prepare::prepare(&spec, id, &bundle, fast_seccomp)?;
         self.ensure_root()?;
@@ -264,12 +262,23 @@ impl Runtime {
 
     pub fn start(&self, id: &str) -> Result<(), RuntimeError> {
         let mut c = self.load(id)?;
-        if c.status() != ContainerStatus::Created {
-            return Err(RuntimeError::Status {
-                id: id.into(),
-                status: status_str(c.status()).into(),
-                what: "cannot start a container that is not created",
-            });
+        match c.status() {
+            ContainerStatus::Created => {}
+            ContainerStatus::Stopped => {
+                return Err(RuntimeError::Status(
+                    "cannot start a container that has stopped".into(),
+                ));
+            }
+            ContainerStatus::Running | ContainerStatus::Paused => {
+                return Err(RuntimeError::Status(
+                    "cannot start an already running container".into(),
+                ));
+            }
+            ContainerStatus::Creating => {
+                return Err(RuntimeError::Status(
+                    "cannot start a container that is still being created".into(),
+                ));
+            }
         }
         c.start()?;
         Ok(())
@@ -309,30 +318,32 @@ impl Runtime {
         Ok(code?)
     }
 
+    /// Signals the init (or, with `all`, every process in the cgroup). Unlike
+    /// libcontainer's kill this writes no state: a concurrent `run` that is
+    /// reaping and deleting the same container must not race with it.
     pub fn kill(&self, id: &str, signal: &str, all: bool) -> Result<(), RuntimeError> {
         let sig = parse_signal(signal)?;
-        let mut c = self.load(id)?;
-        let before = c.status();
-        if !all
-            && !matches!(
-                before,
-                ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused
-            )
-        {
-            return Err(RuntimeError::Status {
-                id: id.into(),
-                status: status_str(before).into(),
-                what: "container not running",
-            });
-        }
-        c.kill(sig, all)?;
-        // libcontainer records "stopped" after any signal; a paused container
-        // that got e.g. SIGUSR1 is still paused (and a frozen one still alive).
-        if before == ContainerStatus::Paused {
-            let mut again = self.load(id)?;
-            if again.status() != ContainerStatus::Stopped {
-                again.set_status(ContainerStatus::Paused).save()?;
+        let c = self.load(id)?;
+        match c.status() {
+            ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused => {}
+            ContainerStatus::Stopped if all => {}
+            ContainerStatus::Stopped | ContainerStatus::Creating => {
+                return Err(RuntimeError::Status("container not running".into()));
             }
+        }
+        if all {
+            return query::signal_all(&c, sig);
+        }
+        let Some(pid) = c.pid() else {
+            return Err(RuntimeError::Status("container not running".into()));
+        };
+        match nix::sys::signal::kill(pid, sig) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+            Err(e) => return Err(RuntimeError::Invalid(format!("kill {pid}: {e}"))),
+        }
+        // A frozen cgroup v1 task cannot die until thawed.
+        if c.status() == ContainerStatus::Paused && sig == nix::sys::signal::Signal::SIGKILL {
+            query::thaw(&c)?;
         }
         Ok(())
     }
@@ -346,39 +357,99 @@ impl Runtime {
             }
             Err(e) => return Err(e),
         };
-        if !force
-            && matches!(
-                c.status(),
-                ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Creating
-            )
-        {
-            return Err(RuntimeError::Status {
-                id: id.into(),
-                status: status_str(c.status()).into(),
-                what: "cannot delete a running container without --force",
-            });
+        let live = matches!(
+            c.status(),
+            ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Creating
+        );
+        if live && !force {
+            return Err(RuntimeError::Status(format!(
+                "cannot delete container {id} that is not stopped: {}",
+                status_str(c.status())
+            )));
         }
+        // Like runc, return only once the container's processes are gone, so
+        // a caller that checks right after delete sees nothing left.
+        let pids = if live {
+            query::pids(&c).unwrap_or_default()
+        } else {
+            vec![]
+        };
         c.delete(force)?;
         self.remove_private_bundle(id);
+        query::wait_gone(&pids, std::time::Duration::from_secs(5));
         Ok(())
     }
 
     pub fn pause(&self, id: &str) -> Result<(), RuntimeError> {
         let mut c = self.load(id)?;
+        if !matches!(
+            c.status(),
+            ContainerStatus::Running | ContainerStatus::Created
+        ) {
+            return Err(RuntimeError::Status("container not running".into()));
+        }
         c.pause()?;
         Ok(())
     }
 
     pub fn resume(&self, id: &str) -> Result<(), RuntimeError> {
         let mut c = self.load(id)?;
+        if c.status() != ContainerStatus::Paused {
+            return Err(RuntimeError::Status("container not paused".into()));
+        }
         c.resume()?;
         Ok(())
     }
 }
 
+/// Hooks that run in the runtime's namespaces during create must exist: a
+/// missing one is reported with its path before anything is created
+/// (libcontainer's own error does not name it).
+fn check_runtime_hooks(spec: &Spec) -> Result<(), RuntimeError> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(hooks) = spec.hooks() else {
+        return Ok(());
+    };
+    #[allow(deprecated)] // prestart is deprecated in OCI but still emitted by clients
+    let sets = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+    ];
+    for (kind, list) in sets {
+        for (i, h) in list.iter().flatten().enumerate() {
+            let path = h.path();
+            let problem = match fs::metadata(path) {
+                Err(e) => Some(e.to_string()),
+                Ok(m) if !m.is_file() || m.permissions().mode() & 0o111 == 0 => {
+                    Some("permission denied".into())
+                }
+                Ok(_) => None,
+            };
+            if let Some(p) = problem {
+                return Err(RuntimeError::Invalid(format!(
+                    "error running {kind} hook #{i}: {}: {p}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Signal names with or without SIG, any case, or numbers, like runc.
-pub fn parse_signal(s: &str) -> Result<Signal, RuntimeError> {
-    Signal::try_from(s).map_err(|_| RuntimeError::Invalid(format!("invalid signal {s:?}")))
+pub fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal, RuntimeError> {
+    use std::str::FromStr;
+    let bad = || RuntimeError::Invalid(format!("unknown signal {s:?}"));
+    if let Ok(n) = s.parse::<i32>() {
+        return nix::sys::signal::Signal::try_from(n).map_err(|_| bad());
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    nix::sys::signal::Signal::from_str(&name).map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -397,14 +468,14 @@ mod tests {
     fn signals_by_name_and_number() {
         for s in ["TERM", "SIGTERM", "term", "15"] {
             assert_eq!(
-                format!("{:?}", parse_signal(s).unwrap()),
-                "Signal(SIGTERM)",
+                parse_signal(s).unwrap(),
+                nix::sys::signal::Signal::SIGTERM,
                 "{s}"
             );
         }
         assert_eq!(
-            format!("{:?}", parse_signal("9").unwrap()),
-            "Signal(SIGKILL)"
+            parse_signal("9").unwrap(),
+            nix::sys::signal::Signal::SIGKILL
         );
         assert!(parse_signal("NOPE").is_err());
         assert!(parse_signal("999").is_err());

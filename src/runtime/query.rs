@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use libcgroups::common::{AnyCgroupManager, CgroupConfig, CgroupManager, ControllerOpt};
+use libcgroups::common::{
+    AnyCgroupManager, CgroupConfig, CgroupManager, ControllerOpt, FreezerState,
+};
 use libcontainer::container::{Container, ContainerStatus};
 use libcontainer::oci_spec::runtime::{
     LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder,
@@ -70,6 +72,59 @@ fn cgroup_manager(c: &Container) -> Result<AnyCgroupManager, RuntimeError> {
         container_name: c.id().to_string(),
     })
     .map_err(|e| RuntimeError::Invalid(format!("cgroup of \"{}\": {}", c.id(), chain(&e))))
+}
+
+/// Host pids of every process in the container's cgroup.
+pub fn pids(c: &Container) -> Result<Vec<nix::unistd::Pid>, RuntimeError> {
+    cgroup_manager(c)?
+        .get_all_pids()
+        .map_err(|e| RuntimeError::Invalid(chain(&e)))
+}
+
+/// `kill --all`: freeze (so nothing forks meanwhile), signal every process
+/// in the cgroup, thaw.
+pub fn signal_all(c: &Container, sig: nix::sys::signal::Signal) -> Result<(), RuntimeError> {
+    let m = cgroup_manager(c)?;
+    let frozen = m.freeze(FreezerState::Frozen).is_ok();
+    let result = m
+        .get_all_pids()
+        .map_err(|e| RuntimeError::Invalid(chain(&e)))
+        .map(|pids| {
+            for pid in pids {
+                // A process that already exited is what we wanted.
+                let _ = nix::sys::signal::kill(pid, sig);
+            }
+        });
+    // A paused container stays paused, except that SIGKILL needs a thaw to land.
+    if frozen && (c.status() != ContainerStatus::Paused || sig == nix::sys::signal::Signal::SIGKILL)
+    {
+        let _ = m.freeze(FreezerState::Thawed);
+    }
+    result
+}
+
+pub fn thaw(c: &Container) -> Result<(), RuntimeError> {
+    cgroup_manager(c)?
+        .freeze(FreezerState::Thawed)
+        .map_err(|e| RuntimeError::Invalid(chain(&e)))
+}
+
+/// Waits (bounded) until none of `pids` is a live process: each is gone or a
+/// zombie, which holds no resources and whose parent reaps it.
+pub fn wait_gone(pids: &[nix::unistd::Pid], limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    let alive = |p: &nix::unistd::Pid| {
+        fs::read_to_string(format!("/proc/{p}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+            })
+            .is_some_and(|zombie| !zombie)
+    };
+    while pids.iter().any(alive) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn to_json<T: Serialize>(v: &T, pretty: bool) -> Result<String, RuntimeError> {
@@ -142,16 +197,16 @@ impl Runtime {
                 status,
                 Some(ContainerStatus::Running | ContainerStatus::Paused)
             ) {
-                return Err(RuntimeError::Status {
-                    id: id.into(),
-                    status: "stopped".into(),
-                    what: "container not running",
-                });
+                return Err(RuntimeError::Status("container not running".into()));
             }
             let stats = manager
                 .stats()
                 .map_err(|e| RuntimeError::Invalid(chain(&e)))?;
-            let event = serde_json::json!({ "type": "stats", "id": id, "data": stats });
+            let event = serde_json::json!({
+                "type": "stats",
+                "id": id,
+                "data": super::stats::runc_stats(&stats),
+            });
             let _ = writeln!(out, "{event}");
             let _ = out.flush();
             if once {

@@ -9,6 +9,7 @@
 use std::fs;
 use std::path::PathBuf;
 
+use libcontainer::container::ContainerStatus;
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
 use libcontainer::syscall::syscall::SyscallType;
@@ -22,6 +23,20 @@ use crate::cli::oci::Exec;
 impl Runtime {
     pub fn exec(&self, e: &Exec) -> Result<i32, RuntimeError> {
         let c = self.load(&e.id)?;
+        match c.status() {
+            ContainerStatus::Created | ContainerStatus::Running => {}
+            ContainerStatus::Paused if e.ignore_paused => {}
+            ContainerStatus::Paused => {
+                return Err(RuntimeError::Status(
+                    "cannot exec in a paused container (use --ignore-paused)".into(),
+                ));
+            }
+            ContainerStatus::Stopped | ContainerStatus::Creating => {
+                return Err(RuntimeError::Status(
+                    "cannot exec in a stopped container".into(),
+                ));
+            }
+        }
         let config = c.bundle().join("config.json");
         let spec = Spec::load(&config).map_err(|err| RuntimeError::Bundle {
             path: c.bundle().display().to_string(),
