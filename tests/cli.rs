@@ -43,7 +43,7 @@ fn bad_ids_are_refused_before_anything_is_created() {
         let o = cagebox(&state, &["create", "-b", "/nonexistent", id]);
         assert!(!o.status.success(), "{id:?} accepted");
         assert!(
-            stderr(&o).contains("invalid container id"),
+            stderr(&o).contains("invalid container ID format"),
             "{id:?}: {}",
             stderr(&o)
         );
