@@ -17,7 +17,7 @@ demo: build rootfs
 	$(BIN) run --bundle bundles/busybox cagebox-demo-$$$$
 
 # Every tier: formatting and lints, unit tests, then the root integration
-# suites (the runtime's own lifecycle, podman, containerd) against cagebox.
+# suites (lifecycle, semantics, podman, containerd) against cagebox and runc.
 test: lint unit build rootfs integration
 
 lint:
@@ -27,8 +27,10 @@ lint:
 unit:
 	$(CARGO) test --release --locked
 
+# Every suite against cagebox, then the same suites against runc (the
+# reference), so anyone can compare.
 integration: build rootfs
-	integration/run.sh
+	COMPARE_RUNC=1 integration/run.sh
 
 bench: build rootfs
 	hack/bench.sh
