@@ -1,6 +1,7 @@
 //! The only module that drives libcontainer: create, start, run, exec, kill,
 //! delete and the queries, with runc's semantics and error texts.
 
+pub mod cleanup;
 pub mod copyup;
 pub mod executor;
 pub mod foreground;
@@ -374,7 +375,9 @@ impl Runtime {
         } else {
             vec![]
         };
-        c.delete(force)?;
+        if live || !cleanup::remove_stopped(&c)? {
+            c.delete(force)?;
+        }
         self.remove_private_bundle(id);
         query::wait_gone(&pids, std::time::Duration::from_secs(5));
         Ok(())
