@@ -67,26 +67,12 @@ pub fn open_sources(
     rootfs: &Path,
     dests: &[PathBuf],
 ) -> Result<Vec<(OwnedFd, PathBuf)>, CopyupError> {
-    let root_fd = nix::fcntl::open(
-        rootfs,
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|e| CopyupError::Source {
-        dest: rootfs.display().to_string(),
-        msg: e.to_string(),
-    })?;
-    // SAFETY: `open` just returned this descriptor and nothing else owns it.
-    let root = unsafe { OwnedFd::from_raw_fd(root_fd) };
+    let root = open_root(rootfs)?;
     let mut out = Vec::new();
     for dest in dests {
         // No O_CLOEXEC: the createContainer hook must inherit it.
-        let how = OpenHow::new()
-            .flags(OFlag::O_RDONLY | OFlag::O_DIRECTORY)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        match openat2(std::os::fd::AsRawFd::as_raw_fd(&root), dest.as_path(), how) {
-            // SAFETY: `openat2` just returned this descriptor; we own it.
-            Ok(fd) => out.push((unsafe { OwnedFd::from_raw_fd(fd) }, dest.clone())),
+        match open_in_root(&root, dest, OFlag::O_RDONLY | OFlag::O_DIRECTORY) {
+            Ok(fd) => out.push((fd, dest.clone())),
             Err(nix::errno::Errno::ENOENT) => {}
             Err(e) => {
                 return Err(CopyupError::Source {

@@ -164,17 +164,7 @@ fn apply_tenant_seccomp(seccomp: &LinuxSeccomp) -> Result<(), ExecutorError> {
                 .into(),
         ));
     }
-    let has_sys_admin = caps::has_cap(
-        None,
-        caps::CapSet::Effective,
-        caps::Capability::CAP_SYS_ADMIN,
-    )
-    .unwrap_or(false);
-    if !has_sys_admin {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| {
-            ExecutorError::Other(format!("cannot set no_new_privs for seccomp: {e}"))
-        })?;
-    }
+    ensure_filter_allowed()?;
     libcontainer::seccomp::initialize_seccomp(seccomp).map_err(|e| {
         ExecutorError::Other(format!("cannot apply the container's seccomp filter: {e}"))
     })?;
