@@ -180,8 +180,12 @@ impl Runtime {
             _ => None,
         };
         let result = self.build_init(id, opts, detach, &bundle, prepared, compiled);
-        if result.is_err() {
-            self.remove_leftovers(id);
+        match &result {
+            // Another create of the same id won the race: its state is not ours.
+            Err(RuntimeError::Exists(_))
+            | Err(RuntimeError::Libcontainer(LibcontainerError::Exist)) => {}
+            Err(_) => self.remove_leftovers(id),
+            Ok(_) => {}
         }
         result
     }
@@ -209,10 +213,20 @@ impl Runtime {
                     copyup::add_hooks(&mut spec, &rootfs, &copyup_sources)?;
                 }
                 let dir = self.private_bundle(id);
-                fs::create_dir_all(&dir).map_err(|e| RuntimeError::Bundle {
-                    path: dir.display().to_string(),
-                    msg: e.to_string(),
-                })?;
+                let made = fs::create_dir_all(self.root.join(".bundles"))
+                    .and_then(|_| fs::create_dir(&dir));
+                match made {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        return Err(RuntimeError::Exists(id.into()));
+                    }
+                    Err(e) => {
+                        return Err(RuntimeError::Bundle {
+                            path: dir.display().to_string(),
+                            msg: e.to_string(),
+                        });
+                    }
+                }
                 spec.save(dir.join("config.json"))
                     .map_err(|e| RuntimeError::Invalid(chain(&e)))?;
                 if let Some(c) = &compiled {
