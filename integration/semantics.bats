@@ -130,3 +130,20 @@ masked_eq_case() {
 	rt_d run -d --no-new-keyring -b "$b2" "$id2"
 	! grep -q " _ses\.$id2: " /proc/keys || fail "--no-new-keyring still made a keyring"
 }
+
+@test "run: a container without a pid namespace leaves none of its processes behind" {
+	add_bind "$BUNDLE" "$HOSTDIR" /host
+	cfg "$BUNDLE" '.linux.namespaces |= map(select(.type != "pid"))'
+	# The child outlives the init; it is bounded (sleep 300) in case the
+	# runtime fails to kill it, and teardown kills it by pid.
+	set_sh "$BUNDLE" 'sleep 300 & echo $! > /host/child; exit 0'
+	run rt run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ] || fail "$output"
+	local child
+	child=$(cat "$HOSTDIR/child")
+	track_pid "$child"
+	local i
+	for i in $(seq 50); do pid_alive "$child" || break; sleep 0.1; done
+	! pid_alive "$child" || fail "the init's child $child survived the container"
+	assert_no_leftovers "$ID"
+}

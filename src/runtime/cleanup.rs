@@ -62,14 +62,21 @@ fn cgroup_mounts() -> Option<Vec<PathBuf>> {
 }
 
 /// rmdir with a short retry: a cgroup whose last task just exited can stay
-/// busy for a moment.
+/// busy for a moment. A cgroup that still has processes (a container without
+/// its own pid namespace leaves its init's children behind) is not retried:
+/// libcontainer's delete kills them.
 fn rmdir_retry(dir: &Path) -> bool {
     for delay in [0u64, 2, 5, 10, 20, 50] {
         std::thread::sleep(Duration::from_millis(delay));
         match fs::remove_dir(dir) {
             Ok(()) => return true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
-            Err(_) => {}
+            Err(_) => {
+                let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                if !procs.trim().is_empty() {
+                    return false;
+                }
+            }
         }
     }
     false
