@@ -122,11 +122,32 @@ pub fn features_json() -> Result<String, OciError> {
             .map(String::from)
             .to_vec(),
         )
-        .mount_options(MountOption::known_options())
+        .mount_options(known_mount_options())
+        .annotations(annotations())
         .linux(linux)
         .build()
         .map_err(b)?;
     serde_json::to_string_pretty(&features).map_err(b)
+}
+
+/// libcontainer's mount options plus `tmpcopyup`, which cagebox implements
+/// itself (runtime/copyup.rs).
+fn known_mount_options() -> Vec<String> {
+    let mut opts = MountOption::known_options();
+    opts.push("tmpcopyup".to_string());
+    opts
+}
+
+/// Like runc: the libseccomp version the seccomp support comes from.
+fn annotations() -> std::collections::HashMap<String, String> {
+    let mut a = std::collections::HashMap::new();
+    if let Ok(v) = libseccomp::ScmpVersion::current() {
+        a.insert(
+            "io.github.seccomp.libseccomp.version".to_string(),
+            format!("{}.{}.{}", v.major, v.minor, v.micro),
+        );
+    }
+    a
 }
 
 /// `spec`: runc's default config.json (oci-spec's default mirrors it), or
@@ -162,6 +183,14 @@ mod tests {
         assert_eq!(v["linux"]["seccomp"]["enabled"], true);
         assert_eq!(v["linux"]["selinux"]["enabled"], false);
         assert!(v["hooks"].as_array().unwrap().len() == 6);
+        assert!(
+            v["mountOptions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o == "tmpcopyup")
+        );
+        assert!(v["annotations"]["io.github.seccomp.libseccomp.version"].is_string());
     }
 
     #[test]
