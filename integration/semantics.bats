@@ -147,3 +147,26 @@ masked_eq_case() {
 	! pid_alive "$child" || fail "the init's child $child survived the container"
 	assert_no_leftovers "$ID"
 }
+
+@test "run and exec with a terminal but no console socket get a pty from the runtime" {
+	needs_cmd script "the caller needs a terminal (runc opens /dev/tty): bsdutils"
+	# `tty` succeeds only for a pty of the container's own devpts: an
+	# inherited terminal of the caller (from another devpts) does not count.
+	cfg "$BUNDLE" '.process.terminal = true'
+	set_sh "$BUNDLE" 'tty >/dev/null && echo own-pty || echo no-own-pty; exit 3'
+	local cmd
+	printf -v cmd '%q ' "$RUNTIME" --root "$STATE" run -b "$BUNDLE" "$ID"
+	SHELL=/bin/bash run timeout 20 script -qefc "$cmd" /dev/null </dev/null
+	[ "$status" -eq 3 ] || fail "exit status $status: $output"
+	[[ "$output" == *own-pty* && "$output" != *no-own-pty* ]] || fail "no pty for run: $output"
+	local id2 b2
+	id2=$(new_id exec)
+	b2=$(new_bundle "$id2")
+	set_args "$b2" sleep 30
+	rt_d run -d -b "$b2" "$id2"
+	printf -v cmd '%q ' "$RUNTIME" --root "$STATE" exec -t "$id2" sh -c 'tty >/dev/null && echo own-pty || echo no-own-pty; exit 4'
+	SHELL=/bin/bash run timeout 20 script -qefc "$cmd" /dev/null </dev/null
+	[ "$status" -eq 4 ] || fail "exit status $status: $output"
+	[[ "$output" == *own-pty* && "$output" != *no-own-pty* ]] || fail "no pty for exec -t: $output"
+	[ -z "$(find "$STATE" -maxdepth 1 -name '.console-*')" ] || fail "console socket left in $STATE"
+}

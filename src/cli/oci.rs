@@ -64,7 +64,7 @@ pub struct IdArg {
     pub id: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CreateOpts {
     /// Path to the bundle directory (holds config.json)
     #[arg(short = 'b', long, default_value = ".")]

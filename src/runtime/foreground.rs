@@ -65,7 +65,7 @@ pub fn wait_and_forward(init: Pid, set: &SigSet) -> Result<i32, ForegroundError>
 
 /// Reaps exited children without blocking; returns init's exit code once it
 /// has exited. Other children (re-parented orphans) are reaped and ignored.
-fn reap(init: Pid) -> Result<Option<i32>, ForegroundError> {
+pub fn reap(init: Pid) -> Result<Option<i32>, ForegroundError> {
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
             Ok(WaitStatus::StillAlive) => return Ok(None),

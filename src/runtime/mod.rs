@@ -2,6 +2,7 @@
 //! delete and the queries, with runc's semantics and error texts.
 
 pub mod cleanup;
+pub mod console;
 pub mod copyup;
 pub mod executor;
 pub mod foreground;
@@ -43,6 +44,8 @@ pub enum RuntimeError {
     Seccomp(#[from] seccomp::SeccompError),
     #[error("{0}")]
     Copyup(#[from] copyup::CopyupError),
+    #[error("{0}")]
+    Console(#[from] console::ConsoleError),
     #[error("{0}")]
     Foreground(#[from] foreground::ForegroundError),
     #[error("state root {path}: {source}")]
@@ -317,7 +320,32 @@ impl Runtime {
         }
         // Block before create so no signal or SIGCHLD is lost (foreground.rs).
         let set = foreground::block_signals()?;
-        let mut c = self.create(id, opts, false)?;
+        // A terminal without a console socket: cagebox provides the pty.
+        let console = if opts.console_socket.is_none() && wants_terminal(&opts.bundle) {
+            self.ensure_root()?;
+            Some(console::Listener::new(&self.root, id)?)
+        } else {
+            None
+        };
+        let mut c = match &console {
+            Some(l) => {
+                let mut with_socket = opts.clone();
+                with_socket.console_socket = Some(l.path().to_path_buf());
+                // libcontainer accepts a console socket only when "detached".
+                self.create(id, &with_socket, true)?
+            }
+            None => self.create(id, opts, false)?,
+        };
+        let master = match &console {
+            Some(l) => match l.receive() {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    let _ = self.delete(id, true);
+                    return Err(e.into());
+                }
+            },
+            None => None,
+        };
         if let Err(e) = c.start() {
             let _ = self.delete(id, true);
             return Err(e.into());
@@ -326,11 +354,14 @@ impl Runtime {
             let _ = self.delete(id, true);
             return Err(RuntimeError::Invalid("container has no init pid".into()));
         };
-        let code = foreground::wait_and_forward(pid, &set);
+        let code = match master {
+            Some(m) => console::proxy(m, pid, &set).map_err(RuntimeError::from),
+            None => foreground::wait_and_forward(pid, &set).map_err(RuntimeError::from),
+        };
         if !keep {
             self.delete(id, true)?;
         }
-        Ok(code?)
+        code
     }
 
     /// Signals the init (or, with `all`, every process in the cgroup). Unlike
@@ -417,6 +448,15 @@ impl Runtime {
         c.resume()?;
         Ok(())
     }
+}
+
+/// Whether the bundle's process asks for a terminal (false when unreadable:
+/// create then reports the real error).
+fn wants_terminal(bundle: &Path) -> bool {
+    Spec::load(bundle.join("config.json"))
+        .ok()
+        .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
+        .unwrap_or(false)
 }
 
 /// Hooks that run in the runtime's namespaces during create must exist: a

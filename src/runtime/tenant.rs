@@ -17,7 +17,7 @@ use nix::sys::wait::waitpid;
 
 use super::executor::CageExecutor;
 use super::seccomp::{self, Compiled};
-use super::{Runtime, RuntimeError, chain, foreground};
+use super::{Runtime, RuntimeError, chain, console, foreground};
 use crate::cli::oci::Exec;
 
 impl Runtime {
@@ -67,15 +67,27 @@ impl Runtime {
             bpf: self.tenant_filter(c.bundle())?,
             tenant_seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
         };
+        // A terminal without a console socket: cagebox provides the pty.
+        let console =
+            if set.is_some() && e.console_socket.is_none() && process.terminal() == Some(true) {
+                Some(console::Listener::new(&self.root, &e.id)?)
+            } else {
+                None
+            };
+        let socket = match &console {
+            Some(l) => Some(l.path().to_path_buf()),
+            None => e.console_socket.clone(),
+        };
         let built = ContainerBuilder::new(e.id.clone(), SyscallType::default())
             .with_executor(executor)
             .with_root_path(&self.root)
             .and_then(|b| b.with_pid_file(e.pid_file.as_ref()))
             .map(|b| {
-                b.with_console_socket(e.console_socket.as_ref())
+                b.with_console_socket(socket.as_ref())
                     .with_preserved_fds(e.preserve_fds)
                     .as_tenant()
-                    .with_detach(e.detach)
+                    // libcontainer accepts a console socket only when "detached".
+                    .with_detach(e.detach || console.is_some())
                     .with_process(Some(&tmp))
                     .with_ignore_paused(e.ignore_paused)
                     .with_sub_cgroup(e.cgroup.clone())
@@ -84,11 +96,19 @@ impl Runtime {
         let _ = fs::remove_file(&tmp);
         let pid = built??;
         let Some(set) = set else { return Ok(0) };
-        match foreground::wait_and_forward(pid, &set) {
+        let waited = match console {
+            Some(l) => l
+                .receive()
+                .and_then(|m| console::proxy(m, pid, &set))
+                .map_err(RuntimeError::from),
+            None => foreground::wait_and_forward(pid, &set).map_err(RuntimeError::from),
+        };
+        match waited {
             Ok(code) => Ok(code),
             Err(err) => {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
                 let _ = waitpid(pid, None);
-                Err(err.into())
+                Err(err)
             }
         }
     }
