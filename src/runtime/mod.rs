@@ -161,18 +161,22 @@ impl Runtime {
         detach: bool,
     ) -> Result<Container, RuntimeError> {
         validate_id(id)?;
-        let bundle = fs::canonicalize(&opts.bundle).map_err(|e| RuntimeError::Bundle {
-            path: opts.bundle.display().to_string(),
-            msg: e.to_string(),
-        })?;
-        let config = bundle.join("config.json");
-        let spec = Spec::load(&config).map_err(|e| RuntimeError::Bundle {
-            path: bundle.display().to_string(),
-            msg: format!("config.json: {}", chain(&e)),
-        })?;
-        check_runtime_hooks(&spec)?;
-        let fast_seccomp = seccomp::fast_path_eligible(&spec);
-        let prepared = prepare::prepare(&spec, id, &bundle, fast_seccomp)?;
+        let (bundle, spec) = load_bundle(&opts.bundle)?;
+        self.create_from(id, opts, detach, &bundle, &spec)
+    }
+
+    /// `create` for a bundle already loaded (`run` reads it once).
+    fn create_from(
+        &self,
+        id: &str,
+        opts: &CreateOpts,
+        detach: bool,
+        bundle: &Path,
+        spec: &Spec,
+    ) -> Result<Container, RuntimeError> {
+        check_runtime_hooks(spec)?;
+        let fast_seccomp = seccomp::fast_path_eligible(spec);
+        let prepared = prepare::prepare(spec, id, bundle, fast_seccomp)?;
         self.ensure_root()?;
         let dir = self.container_dir(id);
         if dir.exists() {
@@ -182,7 +186,7 @@ impl Runtime {
             Some(s) if fast_seccomp => Some(seccomp::cached(&self.root, s)?),
             _ => None,
         };
-        let result = self.build_init(id, opts, detach, &bundle, prepared, compiled);
+        let result = self.build_init(id, opts, detach, bundle, prepared, compiled);
         match &result {
             // Another create of the same id won the race: its state is not ours.
             Err(RuntimeError::Exists(_))
@@ -318,10 +322,13 @@ impl Runtime {
             }
             return Ok(0);
         }
+        validate_id(id)?;
+        let (bundle, spec) = load_bundle(&opts.bundle)?;
         // Block before create so no signal or SIGCHLD is lost (foreground.rs).
         let set = foreground::block_signals()?;
         // A terminal without a console socket: cagebox provides the pty.
-        let console = if opts.console_socket.is_none() && wants_terminal(&opts.bundle) {
+        let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+        let console = if opts.console_socket.is_none() && terminal {
             self.ensure_root()?;
             Some(console::Listener::new(&self.root, id)?)
         } else {
@@ -332,9 +339,9 @@ impl Runtime {
                 let mut with_socket = opts.clone();
                 with_socket.console_socket = Some(l.path().to_path_buf());
                 // libcontainer accepts a console socket only when "detached".
-                self.create(id, &with_socket, true)?
+                self.create_from(id, &with_socket, true, &bundle, &spec)?
             }
-            None => self.create(id, opts, false)?,
+            None => self.create_from(id, opts, false, &bundle, &spec)?,
         };
         let master = match &console {
             Some(l) => match l.receive() {
@@ -450,13 +457,17 @@ impl Runtime {
     }
 }
 
-/// Whether the bundle's process asks for a terminal (false when unreadable:
-/// create then reports the real error).
-fn wants_terminal(bundle: &Path) -> bool {
-    Spec::load(bundle.join("config.json"))
-        .ok()
-        .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
-        .unwrap_or(false)
+/// The bundle's absolute path and its config.json, with errors naming both.
+fn load_bundle(dir: &Path) -> Result<(PathBuf, Spec), RuntimeError> {
+    let bundle = fs::canonicalize(dir).map_err(|e| RuntimeError::Bundle {
+        path: dir.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    let spec = Spec::load(bundle.join("config.json")).map_err(|e| RuntimeError::Bundle {
+        path: bundle.display().to_string(),
+        msg: format!("config.json: {}", chain(&e)),
+    })?;
+    Ok((bundle, spec))
 }
 
 /// Hooks that run in the runtime's namespaces during create must exist: a
