@@ -1,8 +1,11 @@
 //! cagebox: an OCI container runtime for running untrusted code.
 //!
-//! Layout: `cli` parses, `runtime` is the only module that calls
-//! libcontainer, `oci` holds the static OCI documents, `logging` writes
-//! runc-compatible logs. `main.rs` dispatches and maps errors to exit codes.
+//! Layout: `cli` parses; `policy` is the policy model (parse, presets,
+//! merge, checks); `spec` turns a policy into an OCI spec (pure); `sandbox`
+//! runs one command as a short-lived container; `runtime` is the only module
+//! that calls libcontainer; `sys` detects kernel features; `oci` holds the
+//! static OCI documents; `logging` writes runc-compatible logs. `main.rs`
+//! dispatches and maps errors to exit codes.
 
 // Tests may unwrap: a panic there is a failed assertion.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -10,4 +13,8 @@
 pub mod cli;
 pub mod logging;
 pub mod oci;
+pub mod policy;
 pub mod runtime;
+pub mod sandbox;
+pub mod spec;
+pub mod sys;

@@ -10,8 +10,50 @@ use cagebox::cli::oci::OciCommand;
 use cagebox::logging::Logger;
 use cagebox::oci;
 use cagebox::runtime::Runtime;
+use cagebox::sandbox;
+
+mod tools;
+
+/// `cagebox exec [POLICY FLAGS] -- CMD`: exit codes follow timeout(1) and
+/// podman (124 timeout, 125 cagebox failed, else the command's).
+fn sandbox_main() -> ExitCode {
+    use cagebox::cli::sandbox::{SandboxCli, SandboxCommand};
+    let cli = SandboxCli::parse();
+    let logger = match Logger::init(cli.log.as_deref(), cli.log_format, cli.debug) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cagebox: {e}");
+            return ExitCode::from(sandbox::EXIT_CAGEBOX as u8);
+        }
+    };
+    let SandboxCommand::Exec(e) = cli.command;
+    let run = || -> Result<i32> {
+        let layer = e.layer().map_err(anyhow::Error::msg)?;
+        let req = sandbox::Request {
+            policy_file: e.policy.policy.clone(),
+            preset: e.policy.preset.clone(),
+            project: e.policy.project.clone(),
+            package: None,
+            cli: Some(layer),
+            args: e.command.clone(),
+            report: e.report.clone(),
+        };
+        Ok(sandbox::exec(&Runtime::new(cli.root.clone()), &req)?)
+    };
+    match run() {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(err) => {
+            logger.fatal(&format!("{err}"));
+            ExitCode::from(sandbox::EXIT_CAGEBOX as u8)
+        }
+    }
+}
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if cagebox::cli::sandbox::is_sandbox_exec(&argv) {
+        return sandbox_main();
+    }
     let cli = Cli::parse();
     let logger = match Logger::init(cli.log.as_deref(), cli.log_format, cli.debug) {
         Ok(l) => l,
@@ -59,7 +101,23 @@ fn dispatch(cli: Cli) -> Result<i32> {
         OciCommand::Events(e) => rt.events(&e.id, &e.interval, e.stats)?,
         OciCommand::Update(u) => rt.update(&u)?,
         OciCommand::Features => println!("{}", oci::features_json()?),
+        OciCommand::Spec(s) if s.policy.is_some() || s.preset.is_some() => {
+            let req = sandbox::Request {
+                policy_file: s.policy.clone(),
+                preset: s.preset.clone(),
+                project: s.project.clone(),
+                args: if s.command.is_empty() {
+                    vec!["sh".into()]
+                } else {
+                    s.command.clone()
+                },
+                ..Default::default()
+            };
+            println!("{}", tools::spec_json(&req)?);
+        }
         OciCommand::Spec(s) => oci::write_default_spec(&s.bundle, s.rootless)?,
+        OciCommand::Policy(p) => return tools::policy(p),
+        OciCommand::Doctor(d) => return tools::doctor(&d),
         OciCommand::Copyup(c) => cagebox::runtime::copyup::run(c.fd, &c.rootfs, &c.dest)?,
     }
     Ok(0)

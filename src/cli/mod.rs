@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive). Parsing only: no effects here.
 
 pub mod oci;
+pub mod sandbox;
 
 use std::path::PathBuf;
 

@@ -41,8 +41,13 @@ pub enum OciCommand {
     Update(Update),
     /// Print the OCI features this build supports, as JSON
     Features,
-    /// Write a default config.json
+    /// Write a default config.json, or print the spec a policy becomes (--policy/--preset)
     Spec(Spec),
+    /// Policy tools: presets, show, explain, check
+    #[command(subcommand)]
+    Policy(super::sandbox::PolicyCommand),
+    /// What this kernel offers, and which clauses of a policy it can enforce
+    Doctor(super::sandbox::Doctor),
     /// Internal: the createContainer hook behind the tmpfs `tmpcopyup` option
     #[command(hide = true)]
     Copyup(Copyup),
@@ -267,4 +272,16 @@ pub struct Spec {
     /// Generate a spec for a rootless container (user namespace, mappings)
     #[arg(long)]
     pub rootless: bool,
+    /// Print (to stdout) the spec this policy file becomes instead
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Print the spec of this preset (or the base of --policy)
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Project directory for {project} (default: current directory)
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// The process args in the printed spec
+    #[arg(last = true)]
+    pub command: Vec<String>,
 }

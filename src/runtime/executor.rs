@@ -25,6 +25,11 @@ pub struct CageExecutor {
     /// seccomp filter. libcontainer's tenant path builds a fresh spec without
     /// it, so without this an exec'd process would escape the filter.
     pub tenant_seccomp: Option<LinuxSeccomp>,
+    /// The filter of a policy named by the `io.cagebox.policy` annotation,
+    /// stacked on the spec's own (the kernel evaluates both; the strictest
+    /// result wins). Installed before `bpf`, which then only needs the
+    /// policy filter to allow seccomp(2) (every preset does).
+    pub policy_bpf: Option<Compiled>,
 }
 
 impl Executor for CageExecutor {
@@ -59,6 +64,28 @@ impl Executor for CageExecutor {
         // `cagebox run` blocks signals to forward them; the mask survives
         // execve, so the container's process must start with an empty one.
         let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+        // Landlock next: its paths resolve in the container's own root, and
+        // it comes before seccomp so the filter need not allow the
+        // landlock_* syscalls or the opens of the rule paths.
+        let landlock_rules =
+            super::landlock::from_spec(spec).map_err(|e| ExecutorError::Other(e.to_string()))?;
+        if let Some(rules) = &landlock_rules {
+            use super::landlock::Enforcement;
+            match super::landlock::apply(rules) {
+                Ok(Enforcement::Full) => {}
+                // Only reachable with best_effort (policy degrade = "warn").
+                Ok(e @ (Enforcement::Partial | Enforcement::None)) => {
+                    tracing::warn!("landlock: best effort: {e:?} enforcement on this kernel");
+                }
+                Err(e) => return Err(ExecutorError::Other(e.to_string())),
+            }
+        }
+        if let Some(c) = &self.policy_bpf {
+            ensure_filter_allowed()?;
+            seccomp::install(c).map_err(|e| {
+                ExecutorError::Other(format!("cannot install the policy's seccomp filter: {e}"))
+            })?;
+        }
         // Last: after this only execve runs, so the profile need not allow
         // anything cagebox itself does.
         if let Some(c) = &self.bpf {

@@ -66,14 +66,17 @@ pub fn wait_and_forward(init: Pid, set: &SigSet) -> Result<i32, ForegroundError>
 /// Reaps exited children without blocking; returns init's exit code once it
 /// has exited. Other children (re-parented orphans) are reaped and ignored.
 pub fn reap(init: Pid) -> Result<Option<i32>, ForegroundError> {
+    Ok(reap_status(init)?.and_then(exit_code))
+}
+
+/// `reap`, keeping whether init exited or was killed by a signal.
+pub fn reap_status(init: Pid) -> Result<Option<WaitStatus>, ForegroundError> {
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
             Ok(WaitStatus::StillAlive) => return Ok(None),
             Ok(status) => {
-                if status.pid() == Some(init)
-                    && let Some(code) = exit_code(status)
-                {
-                    return Ok(Some(code));
+                if status.pid() == Some(init) && exit_code(status).is_some() {
+                    return Ok(Some(status));
                 }
             }
             // No children at all: the init was reaped elsewhere and its

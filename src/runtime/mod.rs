@@ -7,11 +7,14 @@ pub mod copyup;
 pub mod executor;
 pub mod foreground;
 pub mod keyring;
+pub mod landlock;
 pub mod prepare;
 pub mod query;
+pub mod sandboxed;
 pub mod seccomp;
 pub mod stats;
 pub mod tenant;
+pub mod usage;
 
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
@@ -90,6 +93,48 @@ pub fn status_str(s: ContainerStatus) -> &'static str {
 
 /// The precompiled filter inside a private bundle, for `exec`.
 const TENANT_FILTER: &str = "seccomp.bpf";
+/// The annotation policy's filter inside a private bundle, for `exec`.
+const POLICY_FILTER: &str = "policy-seccomp.bpf";
+
+/// The seccomp filters cagebox installs itself (executor.rs).
+struct Filters {
+    /// The spec's own, precompiled (fast path).
+    spec: Option<seccomp::Compiled>,
+    /// The annotation policy's, stacked on the spec's.
+    policy: Option<seccomp::Compiled>,
+}
+
+/// The spec narrowed by the policy its `io.cagebox.policy` annotation names
+/// (a preset name, or an absolute path to a policy file).
+fn policy_annotation(spec: &Spec) -> Result<Option<crate::spec::narrow::Narrowed>, RuntimeError> {
+    use crate::spec::narrow::{POLICY_ANNOTATION, narrow};
+    let Some(value) = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(POLICY_ANNOTATION))
+    else {
+        return Ok(None);
+    };
+    let bad = |msg: String| {
+        RuntimeError::Invalid(format!("annotation {POLICY_ANNOTATION}={value:?}: {msg}"))
+    };
+    let resolved = if value.starts_with('/') {
+        let layer = crate::policy::load_file(Path::new(value)).map_err(|e| bad(e.to_string()))?;
+        crate::policy::resolve(
+            None,
+            vec![crate::policy::Source {
+                name: value.clone(),
+                layer,
+            }],
+        )
+    } else {
+        crate::policy::resolve(Some(value), vec![])
+    }
+    .map_err(|e| bad(e.to_string()))?;
+    narrow(spec, &resolved.policy)
+        .map(Some)
+        .map_err(|e| bad(e.to_string()))
+}
 
 /// Where container state lives; one directory per container.
 pub struct Runtime {
@@ -174,9 +219,14 @@ impl Runtime {
         bundle: &Path,
         spec: &Spec,
     ) -> Result<Container, RuntimeError> {
+        let narrowed = policy_annotation(spec)?;
+        let (spec, policy_seccomp) = match &narrowed {
+            Some(n) => (&n.spec, n.seccomp.as_ref()),
+            None => (spec, None),
+        };
         check_runtime_hooks(spec)?;
         let fast_seccomp = seccomp::fast_path_eligible(spec);
-        let prepared = prepare::prepare(spec, id, bundle, fast_seccomp)?;
+        let prepared = prepare::prepare(spec, id, bundle, fast_seccomp, narrowed.is_some())?;
         self.ensure_root()?;
         let dir = self.container_dir(id);
         if dir.exists() {
@@ -186,7 +236,15 @@ impl Runtime {
             Some(s) if fast_seccomp => Some(seccomp::cached(&self.root, s)?),
             _ => None,
         };
-        let result = self.build_init(id, opts, detach, bundle, prepared, compiled);
+        let policy_compiled = match policy_seccomp {
+            Some(s) => Some(seccomp::cached(&self.root, s)?),
+            None => None,
+        };
+        let filters = Filters {
+            spec: compiled,
+            policy: policy_compiled,
+        };
+        let result = self.build_init(id, opts, detach, bundle, prepared, filters);
         match &result {
             // Another create of the same id won the race: its state is not ours.
             Err(RuntimeError::Exists(_))
@@ -204,7 +262,7 @@ impl Runtime {
         detach: bool,
         bundle: &Path,
         prepared: prepare::Prepared,
-        compiled: Option<seccomp::Compiled>,
+        filters: Filters,
     ) -> Result<Container, RuntimeError> {
         // Held open until the container is created: the copy-up hooks read them.
         let mut copyup_sources = Vec::new();
@@ -236,9 +294,12 @@ impl Runtime {
                 }
                 spec.save(dir.join("config.json"))
                     .map_err(|e| RuntimeError::Invalid(chain(&e)))?;
-                if let Some(c) = &compiled {
-                    // For `exec`: processes joining the container get it too.
+                // For `exec`: processes joining the container get them too.
+                if let Some(c) = &filters.spec {
                     seccomp::save(&dir.join(TENANT_FILTER), c)?;
+                }
+                if let Some(c) = &filters.policy {
+                    seccomp::save(&dir.join(POLICY_FILTER), c)?;
                 }
                 dir
             }
@@ -249,8 +310,9 @@ impl Runtime {
         }
         let container = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_executor(CageExecutor {
-                bpf: compiled,
+                bpf: filters.spec,
                 tenant_seccomp: None,
+                policy_bpf: filters.policy,
             })
             .with_pid_file(opts.pid_file.as_ref())?
             .with_console_socket(opts.console_socket.as_ref())

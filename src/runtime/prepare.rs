@@ -31,12 +31,14 @@ pub struct Prepared {
 }
 
 /// `strip_seccomp` removes `linux.seccomp` because cagebox installs it
-/// precompiled (seccomp.rs).
+/// precompiled (seccomp.rs). `changed` says the caller already changed the
+/// spec (a policy annotation narrowed it), so a private copy is needed.
 pub fn prepare(
     spec: &Spec,
     id: &str,
     bundle: &Path,
     strip_seccomp: bool,
+    changed: bool,
 ) -> Result<Prepared, PrepareError> {
     let file = bundle.join("config.json").display().to_string();
     let Some(linux) = spec.linux() else {
@@ -93,7 +95,7 @@ pub fn prepare(
         .iter()
         .flatten()
         .any(super::copyup::wants_copyup);
-    if !needs_cgroup_path && !nnp_false && !seccomp_changed && !has_copyup {
+    if !changed && !needs_cgroup_path && !nnp_false && !seccomp_changed && !has_copyup {
         return Ok(Prepared::default());
     }
 
@@ -161,7 +163,7 @@ mod tests {
     fn untouched_spec_needs_no_copy() {
         let s = spec(Some("/x/y"), Some(true));
         assert!(
-            prepare(&s, "id", Path::new("/b"), false)
+            prepare(&s, "id", Path::new("/b"), false, false)
                 .unwrap()
                 .spec
                 .is_none()
@@ -171,7 +173,7 @@ mod tests {
     #[test]
     fn default_cgroup_path_is_runc_like() {
         let s = spec(None, None);
-        let out = prepare(&s, "abc", Path::new("/b"), false)
+        let out = prepare(&s, "abc", Path::new("/b"), false, false)
             .unwrap()
             .spec
             .unwrap();
@@ -184,7 +186,7 @@ mod tests {
     #[test]
     fn explicit_nnp_false_becomes_absent() {
         let s = spec(Some("/x"), Some(false));
-        let out = prepare(&s, "abc", Path::new("/b"), false)
+        let out = prepare(&s, "abc", Path::new("/b"), false, false)
             .unwrap()
             .spec
             .unwrap();
@@ -195,7 +197,7 @@ mod tests {
     fn missing_linux_is_an_error_naming_the_file() {
         let mut s = spec(None, None);
         s.set_linux(None);
-        let e = prepare(&s, "abc", Path::new("/b"), false)
+        let e = prepare(&s, "abc", Path::new("/b"), false, false)
             .unwrap_err()
             .to_string();
         assert!(e.contains("/b/config.json") && e.contains("linux"), "{e}");

@@ -64,8 +64,9 @@ impl Runtime {
             Some(foreground::block_signals()?)
         };
         let executor = CageExecutor {
-            bpf: self.tenant_filter(c.bundle())?,
+            bpf: self.tenant_filter(c.bundle(), super::TENANT_FILTER)?,
             tenant_seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
+            policy_bpf: self.tenant_filter(c.bundle(), super::POLICY_FILTER)?,
         };
         // A terminal without a console socket: cagebox provides the pty.
         let console =
@@ -117,11 +118,15 @@ impl Runtime {
 impl Runtime {
     /// The precompiled filter of a container that took the fast seccomp
     /// path. Only our own private bundles are trusted for it.
-    fn tenant_filter(&self, bundle: &std::path::Path) -> Result<Option<Compiled>, RuntimeError> {
+    fn tenant_filter(
+        &self,
+        bundle: &std::path::Path,
+        name: &str,
+    ) -> Result<Option<Compiled>, RuntimeError> {
         if !bundle.starts_with(self.root.join(".bundles")) {
             return Ok(None);
         }
-        let path = bundle.join(super::TENANT_FILTER);
+        let path = bundle.join(name);
         match fs::read(&path) {
             Ok(bytes) => seccomp::decode_any(&bytes).map(Some).ok_or_else(|| {
                 RuntimeError::Invalid(format!("{}: corrupt seccomp filter", path.display()))

@@ -1,0 +1,352 @@
+//! One short-lived container for `cagebox exec` and the package-manager
+//! wrappers: create, bring loopback up if asked, start, wait with a
+//! wall-clock limit and an output cap, read the cgroup's usage, delete.
+//!
+//! Kills from the watchdog and the output cap go through a pidfd, so a
+//! recycled pid can never be hit (the init may be reaped at any moment).
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use libcontainer::oci_spec::runtime::Spec;
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
+use nix::unistd::Pid;
+
+use super::usage::{self, Usage};
+use super::{Runtime, RuntimeError, console, foreground, query, validate_id};
+use crate::cli::oci::CreateOpts;
+
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOpts {
+    pub timeout: Option<Duration>,
+    pub loopback: bool,
+    /// Bytes of stdout+stderr passed through before the command is killed.
+    pub output_cap: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub exit: Exit,
+    pub timed_out: bool,
+    pub output_exceeded: bool,
+    pub usage: Usage,
+}
+
+/// A pidfd: signals through it reach the process it was opened for, or
+/// nobody (ESRCH) once that process is gone, never a recycled pid.
+#[derive(Clone)]
+struct PidFd(Arc<OwnedFd>);
+
+impl PidFd {
+    fn open(pid: Pid) -> Result<Self, RuntimeError> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+        if fd < 0 {
+            return Err(RuntimeError::Invalid(format!(
+                "pidfd_open {pid}: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        // SAFETY: the kernel just returned this fd to us; nobody else owns it.
+        Ok(PidFd(Arc::new(unsafe {
+            OwnedFd::from_raw_fd(fd as RawFd)
+        })))
+    }
+
+    fn kill(&self) {
+        // SAFETY: pidfd_send_signal on a pidfd we own, no siginfo, no flags.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            );
+        }
+    }
+}
+
+struct Watchdog {
+    cancel: mpsc::Sender<()>,
+    fired: std::thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    fn start(pidfd: PidFd, limit: Duration) -> Self {
+        let (cancel, rx) = mpsc::channel::<()>();
+        let fired = std::thread::spawn(move || match rx.recv_timeout(limit) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Killing the init of a pid namespace kills every process in it.
+                pidfd.kill();
+                true
+            }
+            _ => false,
+        });
+        Watchdog { cancel, fired }
+    }
+
+    fn finish(self) -> bool {
+        let _ = self.cancel.send(());
+        self.fired.join().unwrap_or(false)
+    }
+}
+
+/// stdout and stderr of the container redirected through pipes, copied to
+/// the real ones by two threads that count bytes.
+struct Capture {
+    saved: [OwnedFd; 2],
+    readers: Vec<OwnedFd>,
+    writers: Vec<OwnedFd>,
+}
+
+fn io_err(what: &str, e: nix::errno::Errno) -> RuntimeError {
+    RuntimeError::Invalid(format!("{what}: {e}"))
+}
+
+impl Capture {
+    /// Points fds 1 and 2 at fresh pipes; the container inherits them at create.
+    fn install() -> Result<Self, RuntimeError> {
+        let mut saved = vec![];
+        let mut readers = vec![];
+        let mut writers = vec![];
+        for fd in [1, 2] {
+            let orig = nix::unistd::dup(fd).map_err(|e| io_err("dup", e))?;
+            // SAFETY: dup just returned this fd; we own it.
+            saved.push(unsafe { OwnedFd::from_raw_fd(orig) });
+            let (r, w) =
+                nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| io_err("pipe", e))?;
+            nix::unistd::dup2(w.as_raw_fd(), fd).map_err(|e| io_err("dup2", e))?;
+            readers.push(r);
+            writers.push(w);
+        }
+        let saved: [OwnedFd; 2] = saved
+            .try_into()
+            .map_err(|_| RuntimeError::Invalid("stdio capture".into()))?;
+        Ok(Capture {
+            saved,
+            readers,
+            writers,
+        })
+    }
+
+    /// Gives cagebox its own stdout/stderr back (the container keeps the pipes).
+    fn restore(&mut self) {
+        for (i, fd) in [1, 2].into_iter().enumerate() {
+            let _ = nix::unistd::dup2(self.saved[i].as_raw_fd(), fd);
+        }
+        self.writers.clear();
+    }
+
+    /// Copies until every writer is gone; past `cap` bytes kills the init
+    /// and discards the rest (so writers never block).
+    fn pump(self, cap: u64, pidfd: PidFd) -> (Vec<std::thread::JoinHandle<()>>, Arc<AtomicBool>) {
+        let total = Arc::new(AtomicU64::new(0));
+        let exceeded = Arc::new(AtomicBool::new(false));
+        let mut threads = vec![];
+        for (r, out) in self.readers.into_iter().zip(self.saved) {
+            let (total, exceeded, pidfd) = (total.clone(), exceeded.clone(), pidfd.clone());
+            threads.push(std::thread::spawn(move || {
+                let mut r = File::from(r);
+                let mut out = File::from(out);
+                let mut buf = [0u8; 16384];
+                loop {
+                    let n = match r.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
+                    };
+                    let before = total.fetch_add(n as u64, Ordering::SeqCst);
+                    if before >= cap {
+                        continue;
+                    }
+                    let room = (cap - before).min(n as u64) as usize;
+                    let _ = out.write_all(&buf[..room]);
+                    if room < n && !exceeded.swap(true, Ordering::SeqCst) {
+                        pidfd.kill();
+                    }
+                }
+            }));
+        }
+        (threads, exceeded)
+    }
+}
+
+/// Brings `lo` up inside the network namespace of `pid` (a new network
+/// namespace starts with loopback down). Done from a short-lived thread:
+/// setns(CLONE_NEWNET) changes only the calling thread.
+fn loopback_up(pid: Pid) -> Result<(), RuntimeError> {
+    let ns = File::open(format!("/proc/{pid}/ns/net"))
+        .map_err(|e| RuntimeError::Invalid(format!("network namespace of {pid}: {e}")))?;
+    let result = std::thread::scope(|s| {
+        s.spawn(|| -> Result<(), String> {
+            nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| format!("setns: {e}"))?;
+            let sock = nix::sys::socket::socket(
+                nix::sys::socket::AddressFamily::Inet,
+                nix::sys::socket::SockType::Datagram,
+                nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+                None,
+            )
+            .map_err(|e| format!("socket: {e}"))?;
+            // SAFETY: ifreq is plain old data; all-zero is a valid value.
+            let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+            for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
+                *dst = *src as libc::c_char;
+            }
+            // SAFETY: SIOCGIFFLAGS reads into the ifreq we pass, which outlives the call.
+            if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) } < 0 {
+                return Err(format!(
+                    "SIOCGIFFLAGS lo: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            // SAFETY: the union member written by SIOCGIFFLAGS is ifru_flags.
+            unsafe { ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+            // SAFETY: SIOCSIFFLAGS reads the ifreq we pass.
+            if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) } < 0 {
+                return Err(format!(
+                    "SIOCSIFFLAGS lo: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            Ok(())
+        })
+        .join()
+        .unwrap_or_else(|_| Err("thread panicked".into()))
+    });
+    result.map_err(|e| RuntimeError::Invalid(format!("cannot bring loopback up: {e}")))
+}
+
+/// Waits for init, forwarding signals (like foreground `run`), keeping the
+/// exit/signal distinction.
+fn wait_status(init: Pid, set: &nix::sys::signal::SigSet) -> Result<Exit, RuntimeError> {
+    loop {
+        if let Some(st) = foreground::reap_status(init)? {
+            return Ok(match st {
+                WaitStatus::Signaled(_, sig, _) => Exit::Signal(sig as i32),
+                WaitStatus::Exited(_, code) => Exit::Code(code),
+                _ => Exit::Code(foreground::exit_code(st).unwrap_or(1)),
+            });
+        }
+        let sig = set
+            .wait()
+            .map_err(|e| RuntimeError::Foreground(foreground::ForegroundError::Wait(e)))?;
+        match sig {
+            Signal::SIGCHLD | Signal::SIGURG => {}
+            other => {
+                let _ = nix::sys::signal::kill(init, other);
+            }
+        }
+    }
+}
+
+impl Runtime {
+    /// Runs the container described by `spec` (whose bundle is `bundle`) to
+    /// completion and deletes it. Fails with nothing left behind.
+    pub fn run_sandboxed(
+        &self,
+        id: &str,
+        bundle: &Path,
+        spec: &Spec,
+        o: &SandboxOpts,
+    ) -> Result<Outcome, RuntimeError> {
+        validate_id(id)?;
+        let set = foreground::block_signals()?;
+        let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+        let console = if terminal {
+            self.ensure_root()?;
+            Some(console::Listener::new(&self.root, id)?)
+        } else {
+            None
+        };
+        let opts = CreateOpts {
+            bundle: bundle.to_path_buf(),
+            console_socket: console.as_ref().map(|l| l.path().to_path_buf()),
+            pid_file: None,
+            no_pivot: false,
+            no_new_keyring: false,
+            preserve_fds: 0,
+        };
+        let mut capture = match (o.output_cap, terminal) {
+            (Some(_), false) => Some(Capture::install()?),
+            _ => None,
+        };
+        let created = self.create_from(id, &opts, console.is_some(), bundle, spec);
+        if let Some(c) = capture.as_mut() {
+            c.restore();
+        }
+        let mut c = created?;
+        let fail = |e: RuntimeError| {
+            let _ = self.delete(id, true);
+            e
+        };
+        let master = match &console {
+            Some(l) => Some(l.receive().map_err(|e| fail(e.into()))?),
+            None => None,
+        };
+        let pid = c
+            .pid()
+            .ok_or_else(|| fail(RuntimeError::Invalid("container has no init pid".into())))?;
+        if o.loopback {
+            loopback_up(pid).map_err(fail)?;
+        }
+        let pidfd = PidFd::open(pid).map_err(fail)?;
+        c.start().map_err(|e| fail(e.into()))?;
+        let watchdog = o.timeout.map(|t| Watchdog::start(pidfd.clone(), t));
+        let pumps = match (capture, o.output_cap) {
+            (Some(cap), Some(limit)) => Some(cap.pump(limit, pidfd.clone())),
+            _ => None,
+        };
+        let exit = match master {
+            Some(m) => console::proxy(m, pid, &set).map(|code| {
+                if code > 128 {
+                    Exit::Signal(code - 128)
+                } else {
+                    Exit::Code(code)
+                }
+            })?,
+            None => wait_status(pid, &set)?,
+        };
+        let timed_out = watchdog.map(Watchdog::finish).unwrap_or(false);
+        // Without a pid namespace, processes can outlive the init.
+        if let Ok(c) = self.load(id) {
+            let _ = query::signal_all(&c, Signal::SIGKILL);
+        }
+        let output_exceeded = match pumps {
+            Some((threads, exceeded)) => {
+                for t in threads {
+                    let _ = t.join();
+                }
+                exceeded.load(Ordering::SeqCst)
+            }
+            None => false,
+        };
+        let cgroup: PathBuf = c
+            .spec()
+            .map(|s| s.cgroup_path)
+            .unwrap_or_else(|_| PathBuf::from(format!("/{id}")));
+        let usage = usage::read_usage(&cgroup);
+        self.delete(id, true)?;
+        Ok(Outcome {
+            exit,
+            timed_out,
+            output_exceeded,
+            usage,
+        })
+    }
+}

@@ -1,0 +1,324 @@
+//! Run one command as a short-lived container: resolve the policy, build
+//! the spec, write a private bundle, run it, report, and remove everything.
+//!
+//! Exit codes (like `timeout(1)` and podman): the command's own; 124 when
+//! the wall-clock limit killed it; 128+signal when a signal did (137 for
+//! the OOM killer, with reason "oom" in the report); 125 when cagebox
+//! itself failed.
+
+pub mod enforce;
+pub mod host;
+pub mod report;
+
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use libcontainer::oci_spec::runtime::{LinuxSeccomp, Spec};
+
+use crate::policy::{self, Layer, PolicyError, Resolved, Source};
+use crate::runtime::sandboxed::{Exit, SandboxOpts};
+use crate::runtime::{Runtime, RuntimeError};
+use crate::spec::build::{self, Built, Context, SpecError};
+use report::Report;
+
+pub const EXIT_TIMEOUT: i32 = 124;
+pub const EXIT_CAGEBOX: i32 = 125;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    #[error("policy: {0}")]
+    Spec(#[from] SpecError),
+    #[error("{0}")]
+    Runtime(#[from] RuntimeError),
+    #[error("policy clause {key} cannot be enforced on this kernel: {reason}")]
+    Refused { key: String, reason: String },
+    #[error("{what}: {msg}")]
+    Io { what: String, msg: String },
+}
+
+fn io(what: impl Into<String>, e: impl std::fmt::Display) -> SandboxError {
+    SandboxError::Io {
+        what: what.into(),
+        msg: e.to_string(),
+    }
+}
+
+/// Where the policy comes from and what runs.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub policy_file: Option<PathBuf>,
+    pub preset: Option<String>,
+    /// The project directory (default: the current directory).
+    pub project: Option<PathBuf>,
+    /// The package directory for per-package policies (default: project).
+    pub package: Option<PathBuf>,
+    /// Flags given on the command line, as one layer.
+    pub cli: Option<Layer>,
+    pub args: Vec<String>,
+    pub report: Option<PathBuf>,
+}
+
+/// Every layer for `req`, merged: preset, policy file, the project's
+/// `cagebox.toml` (if any), command-line flags.
+pub fn resolve(req: &Request, project: &Path) -> Result<Resolved, SandboxError> {
+    let mut sources = vec![];
+    if let Some(f) = &req.policy_file {
+        sources.push(Source {
+            name: f.display().to_string(),
+            layer: policy::load_file(f)?,
+        });
+    }
+    let project_file = project.join("cagebox.toml");
+    if project_file.is_file() {
+        sources.push(Source {
+            name: project_file.display().to_string(),
+            layer: policy::load_file(&project_file)?,
+        });
+    }
+    if let Some(cli) = &req.cli {
+        sources.push(Source {
+            name: "command line".into(),
+            layer: cli.clone(),
+        });
+    }
+    Ok(policy::resolve(req.preset.as_deref(), sources)?)
+}
+
+fn home_dir(uid: u32) -> PathBuf {
+    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h);
+    }
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.dir)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+fn canonical(p: &Path, what: &str) -> Result<PathBuf, SandboxError> {
+    fs::canonicalize(p).map_err(|e| io(format!("{what} {}", p.display()), e))
+}
+
+/// Reads `seccomp.profile` (the only file the spec needs from disk).
+fn load_profile(policy: &Layer, project: &Path) -> Result<Option<LinuxSeccomp>, SandboxError> {
+    let Some(path) = policy.seccomp.as_ref().and_then(|s| s.profile.clone()) else {
+        return Ok(None);
+    };
+    let p = PathBuf::from(path.replace("{project}", &project.display().to_string()));
+    let text =
+        fs::read_to_string(&p).map_err(|e| io(format!("seccomp.profile {}", p.display()), e))?;
+    let profile: LinuxSeccomp = serde_json::from_str(&text)
+        .map_err(|e| io(format!("seccomp.profile {}", p.display()), e))?;
+    Ok(Some(profile))
+}
+
+/// Everything `spec::build` needs to know about this invocation.
+pub struct Invocation {
+    pub project: PathBuf,
+    pub package: PathBuf,
+    pub home: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub terminal: bool,
+    pub nofile_hard: u64,
+}
+
+impl Invocation {
+    pub fn current(req: &Request) -> Result<Self, SandboxError> {
+        let cwd = std::env::current_dir().map_err(|e| io("current directory", e))?;
+        let project = canonical(req.project.as_deref().unwrap_or(&cwd), "project directory")?;
+        let package = match &req.package {
+            Some(p) => canonical(p, "package directory")?,
+            None => project.clone(),
+        };
+        let uid = nix::unistd::getuid().as_raw();
+        let gid = nix::unistd::getgid().as_raw();
+        let nofile_hard =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+                .map(|(_, h)| h)
+                .unwrap_or(1024);
+        Ok(Invocation {
+            home: home_dir(uid),
+            project,
+            package,
+            uid,
+            gid,
+            terminal: nix::unistd::isatty(0).unwrap_or(false)
+                && nix::unistd::isatty(1).unwrap_or(false),
+            nofile_hard,
+        })
+    }
+
+    pub fn context<'a>(
+        &self,
+        args: Vec<String>,
+        rootfs: PathBuf,
+        seccomp_profile: Option<LinuxSeccomp>,
+        host: &'a dyn build::HostView,
+    ) -> Context<'a> {
+        Context {
+            project: self.project.clone(),
+            package: self.package.clone(),
+            home: self.home.clone(),
+            uid: self.uid,
+            gid: self.gid,
+            env: std::env::vars().collect(),
+            args,
+            terminal: self.terminal,
+            rootfs,
+            nofile_hard: self.nofile_hard,
+            seccomp_profile,
+            host,
+        }
+    }
+}
+
+/// The private bundle of one sandboxed run, removed on drop (also when the
+/// run fails half-way).
+struct Bundle {
+    dir: PathBuf,
+}
+
+impl Bundle {
+    fn new(root: &Path, id: &str) -> Result<Self, SandboxError> {
+        let base = root.join(".sandbox");
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&base)
+            .map_err(|e| io(format!("state root {}", base.display()), e))?;
+        let dir = base.join(id);
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| io(format!("bundle {}", dir.display()), e))?;
+        let b = Bundle { dir };
+        fs::DirBuilder::new()
+            .mode(0o755)
+            .create(b.rootfs())
+            .map_err(|e| io("rootfs", e))?;
+        Ok(b)
+    }
+
+    fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        // Only an empty rootfs dir with symlinks and config.json live here;
+        // nothing is mounted on it outside the container's mount namespace.
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Builds the spec for `req` (what `cagebox spec --policy` prints).
+pub fn build_spec(
+    req: &Request,
+    inv: &Invocation,
+    resolved: &Resolved,
+    rootfs: PathBuf,
+) -> Result<Built, SandboxError> {
+    let host = host::RealHost;
+    let profile = load_profile(&resolved.policy, &inv.project)?;
+    let ctx = inv.context(req.args.clone(), rootfs, profile, &host);
+    Ok(build::build(&resolved.policy, &ctx)?)
+}
+
+fn unique_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("cagebox-exec-{}-{nanos:08x}", std::process::id())
+}
+
+/// Runs `req` and returns cagebox's exit code.
+pub fn exec(rt: &Runtime, req: &Request) -> Result<i32, SandboxError> {
+    let started = Instant::now();
+    let inv = Invocation::current(req)?;
+    let resolved = resolve(req, &inv.project)?;
+    for n in &resolved.notes {
+        eprintln!("cagebox: warning: {n}");
+    }
+    let features = crate::sys::features::detect();
+    let clauses = enforce::clauses(&resolved.policy, &features);
+    let mut degraded = vec![];
+    for c in &clauses {
+        match &c.status {
+            enforce::Status::Refused { reason } => {
+                return Err(SandboxError::Refused {
+                    key: c.key.into(),
+                    reason: reason.clone(),
+                });
+            }
+            enforce::Status::Degraded { reason } => {
+                eprintln!(
+                    "cagebox: warning: {} not enforced: {reason} (degrade = \"warn\")",
+                    c.key
+                );
+                degraded.push(c.clone());
+            }
+            enforce::Status::Enforced => {}
+        }
+    }
+    let id = unique_id();
+    let bundle = Bundle::new(&rt.root, &id)?;
+    let built = build_spec(req, &inv, &resolved, bundle.rootfs())?;
+    for (name, target) in &built.symlinks {
+        std::os::unix::fs::symlink(target, bundle.rootfs().join(name))
+            .map_err(|e| io(format!("rootfs symlink {name}"), e))?;
+    }
+    let mut spec_json = serde_json::to_value(&built.spec).map_err(|e| io("spec", e))?;
+    enforce::strip_degraded(&mut spec_json, &degraded);
+    let spec: Spec = serde_json::from_value(spec_json.clone()).map_err(|e| io("spec", e))?;
+    let config = serde_json::to_vec_pretty(&spec_json).map_err(|e| io("spec", e))?;
+    fs::write(bundle.dir.join("config.json"), config).map_err(|e| io("config.json", e))?;
+
+    let limits = resolved.policy.limits.clone().unwrap_or_default();
+    let opts = SandboxOpts {
+        timeout: limits.timeout.map(|t| t.as_std()),
+        loopback: built.loopback,
+        output_cap: limits.output.map(|s| s.0),
+    };
+    let outcome = rt.run_sandboxed(&id, &bundle.dir, &spec, &opts)?;
+    drop(bundle);
+    let report = Report::new(req, &resolved, &outcome, started.elapsed(), &degraded);
+    if let Some(path) = &req.report {
+        report
+            .write(path)
+            .map_err(|e| io(format!("report {}", path.display()), e))?;
+    }
+    if report.reason != "exit" || !degraded.is_empty() {
+        eprintln!("{}", report.summary_line());
+    }
+    Ok(report.exit_code)
+}
+
+/// Maps an outcome to cagebox's exit code and the report's reason.
+pub fn classify(o: &crate::runtime::sandboxed::Outcome) -> (i32, &'static str) {
+    if o.timed_out {
+        return (EXIT_TIMEOUT, "timeout");
+    }
+    if o.output_exceeded {
+        return (128 + libc::SIGKILL, "output");
+    }
+    match o.exit {
+        Exit::Signal(sig) if sig == libc::SIGKILL && o.usage.oom_kills > 0 => (137, "oom"),
+        Exit::Signal(sig) if sig == libc::SIGXCPU => (128 + sig, "cpu_time"),
+        Exit::Signal(sig) if sig == libc::SIGXFSZ => (128 + sig, "file_size"),
+        Exit::Signal(sig) if sig == libc::SIGKILL && o.usage.pids_limit_hits > 0 => {
+            (128 + sig, "pids")
+        }
+        Exit::Signal(sig) => (128 + sig, "signal"),
+        // A shell reports its child's OOM kill as exit status 137.
+        Exit::Code(c) if c != 0 && o.usage.oom_kills > 0 => (c, "oom"),
+        Exit::Code(c) if c != 0 && o.usage.pids_limit_hits > 0 => (c, "pids"),
+        Exit::Code(c) => (c, "exit"),
+    }
+}

@@ -1,0 +1,606 @@
+//! Policy + context -> OCI spec. A pure function: everything it needs about
+//! the host (mount points, which paths are directories, the caller's
+//! environment) comes in through `Context` and `HostView`, so golden tests
+//! can pin the output.
+//!
+//! Mounts are data, applied by libcontainer in list order (bubblewrap's
+//! SetupOp idea): the host's top-level directories first, recursively
+//! read-only; then the system mounts; then the policy's own paths sorted by
+//! depth, so a deeper rule always lands on top of a shallower one, and at
+//! equal depth the stricter kind last (rw < ro < no_exec < hidden).
+
+use std::path::{Component, Path, PathBuf};
+
+use libcontainer::oci_spec::runtime::{LinuxSeccomp, Spec};
+use serde_json::{Value, json};
+
+use crate::policy::model::{self, DegradeMode, Layer, NetworkMode, PathRule, SeccompPreset};
+use crate::runtime::landlock::{self, LandlockRules};
+use crate::spec::{env, seccomp_presets};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("{key}: {msg}")]
+    Invalid { key: String, msg: String },
+    #[error("cannot build the OCI spec: {0}")]
+    Build(String),
+}
+
+fn invalid(key: &str, msg: impl Into<String>) -> SpecError {
+    SpecError::Invalid {
+        key: key.into(),
+        msg: msg.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PathKind {
+    Dir,
+    File,
+    Symlink,
+}
+
+/// What the builder may ask about the host.
+pub trait HostView {
+    fn kind(&self, path: &Path) -> Option<PathKind>;
+    /// Entries of the host's `/`: name and kind (symlink targets via `link`).
+    fn top_level(&self) -> Vec<(String, PathKind)>;
+    fn link(&self, path: &Path) -> Option<PathBuf>;
+}
+
+pub struct Context<'a> {
+    pub project: PathBuf,
+    /// The package a script belongs to (npm); the project otherwise.
+    pub package: PathBuf,
+    pub home: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+    pub terminal: bool,
+    /// Empty directory that becomes `/` in host-root mode.
+    pub rootfs: PathBuf,
+    /// The caller's hard RLIMIT_NOFILE: a container cannot get more.
+    pub nofile_hard: u64,
+    /// `seccomp.profile`, already read (the builder does no I/O).
+    pub seccomp_profile: Option<LinuxSeccomp>,
+    pub host: &'a dyn HostView,
+}
+
+/// The spec and what the sandbox must do that a spec cannot say.
+#[derive(Debug)]
+pub struct Built {
+    pub spec: Spec,
+    /// Top-level symlinks of the host (`/bin -> usr/bin`) to recreate in the
+    /// rootfs directory.
+    pub symlinks: Vec<(String, PathBuf)>,
+    /// Bring `lo` up in the new network namespace (network = "loopback").
+    pub loopback: bool,
+    pub landlock: Option<LandlockRules>,
+}
+
+/// Host top-level entries that get their own mounts instead of a bind.
+const SYSTEM_TOP: &[&str] = &["proc", "sys", "dev", "run", "tmp"];
+
+const MASKED_PROC: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+const READONLY_PROC: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Replaces `{project}`, `{package}`, `{home}`, `{tmp}` and checks the
+/// result is a clean absolute path.
+pub fn expand(value: &str, key: &str, ctx: &Context) -> Result<PathBuf, SpecError> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else {
+            return Err(invalid(key, format!("{value:?}: unclosed '{{'")));
+        };
+        let var = &rest[start + 1..start + len];
+        let sub = match var {
+            "project" => ctx.project.display().to_string(),
+            "package" => ctx.package.display().to_string(),
+            "home" => ctx.home.display().to_string(),
+            "tmp" => "/tmp".to_string(),
+            other => {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "{value:?}: unknown variable {{{other}}} (known: project, package, home, tmp)"
+                    ),
+                ));
+            }
+        };
+        out.push_str(&sub);
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    let p = PathBuf::from(&out);
+    if !p.is_absolute() {
+        return Err(invalid(key, format!("{value:?} is not an absolute path")));
+    }
+    if p.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(invalid(key, format!("{value:?} must not contain '..'")));
+    }
+    Ok(p.components().collect())
+}
+
+fn expand_rules(
+    rules: Option<&Vec<PathRule>>,
+    key: &str,
+    ctx: &Context,
+) -> Result<Vec<PathBuf>, SpecError> {
+    rules
+        .into_iter()
+        .flatten()
+        .map(|r| expand(&r.path, key, ctx))
+        .collect()
+}
+
+fn bind(dest: &Path, source: &Path, opts: &[&str]) -> Value {
+    let mut o = vec!["rbind"];
+    o.extend_from_slice(opts);
+    json!({"destination": dest, "type": "bind", "source": source, "options": o})
+}
+
+/// The policy as an OCI spec for `ctx`.
+pub fn build(policy: &Layer, ctx: &Context) -> Result<Built, SpecError> {
+    let fs = policy.filesystem.clone().unwrap_or_default();
+    let ns = policy.namespaces.clone().unwrap_or_default();
+    let mode = policy
+        .network
+        .as_ref()
+        .and_then(|n| n.mode)
+        .unwrap_or(NetworkMode::None);
+    check_namespaces(&ns, mode)?;
+
+    let host_root = fs.root.as_deref().unwrap_or("host") == "host";
+    let (root_path, symlinks, mut mounts) = if host_root {
+        let (m, s) = host_mounts(ctx, fs.private_tmp != Some(false));
+        (ctx.rootfs.clone(), s, m)
+    } else {
+        let r = fs.root.clone().unwrap_or_default();
+        let p = expand(&r, "filesystem.root", ctx)?;
+        if ctx.host.kind(&p) != Some(PathKind::Dir) {
+            return Err(invalid(
+                "filesystem.root",
+                format!("{r:?} is not a directory"),
+            ));
+        }
+        (p, vec![], vec![])
+    };
+    mounts.extend(system_mounts(&fs, &ns, host_root));
+    let (user_mounts, masked_files) = policy_mounts(&fs, ctx)?;
+    mounts.extend(user_mounts);
+
+    let mut masked: Vec<String> = vec![];
+    let mut readonly: Vec<String> = vec![];
+    if fs.mask_proc != Some(false) {
+        masked.extend(MASKED_PROC.iter().map(|s| s.to_string()));
+        readonly.extend(READONLY_PROC.iter().map(|s| s.to_string()));
+    }
+    masked.extend(masked_files.iter().map(|p| p.display().to_string()));
+
+    let process = process(policy, ctx)?;
+    let resources = resources(policy)?;
+    let seccomp = seccomp(policy, ctx, mode)?;
+    let landlock = landlock_rules(policy, ctx)?;
+
+    let mut namespaces = vec![json!({"type": "mount"})];
+    for (on, kind) in [
+        (ns.pid != Some(false), "pid"),
+        (mode != NetworkMode::Host, "network"),
+        (ns.ipc != Some(false), "ipc"),
+        (ns.uts != Some(false), "uts"),
+        (ns.cgroup != Some(false), "cgroup"),
+        (ns.user == Some(true), "user"),
+    ] {
+        if on {
+            namespaces.push(json!({"type": kind}));
+        }
+    }
+    let mut linux = json!({
+        "namespaces": namespaces,
+        "resources": resources,
+        "maskedPaths": masked,
+        "readonlyPaths": readonly,
+    });
+    if ns.user == Some(true) {
+        let map = |m: &Option<Vec<model::IdMap>>, id: u32| -> Value {
+            match m {
+                Some(v) => json!(v.iter().map(|e| json!({"containerID": e.container, "hostID": e.host, "size": e.size})).collect::<Vec<_>>()),
+                None => json!([{"containerID": id, "hostID": id, "size": 1}]),
+            }
+        };
+        linux["uidMappings"] = map(&ns.uid_map, ctx.uid);
+        linux["gidMappings"] = map(&ns.gid_map, ctx.gid);
+    }
+    if let Some(s) = &seccomp {
+        linux["seccomp"] = serde_json::to_value(s).map_err(|e| SpecError::Build(e.to_string()))?;
+    }
+    let mut annotations = serde_json::Map::new();
+    if let Some(l) = &landlock {
+        let text = landlock::to_annotation(l).map_err(|e| SpecError::Build(e.to_string()))?;
+        annotations.insert(landlock::ANNOTATION.into(), json!(text));
+    }
+    annotations.insert(
+        "io.cagebox.preset".into(),
+        json!(policy.extends.clone().unwrap_or_default()),
+    );
+    let mut spec = json!({
+        "ociVersion": "1.0.2",
+        "process": process,
+        "root": {"path": root_path, "readonly": true},
+        "mounts": mounts,
+        "linux": linux,
+        "annotations": annotations,
+    });
+    if ns.uts != Some(false) {
+        spec["hostname"] = json!("cagebox");
+    }
+    let spec: Spec = serde_json::from_value(spec).map_err(|e| SpecError::Build(e.to_string()))?;
+    Ok(Built {
+        spec,
+        symlinks,
+        loopback: mode == NetworkMode::Loopback,
+        landlock,
+    })
+}
+
+fn check_namespaces(ns: &model::Namespaces, mode: NetworkMode) -> Result<(), SpecError> {
+    if ns.mount == Some(false) {
+        return Err(invalid(
+            "namespaces.mount",
+            "false is not possible: the read-only root and every path rule need a mount namespace",
+        ));
+    }
+    match (ns.net, mode) {
+        (Some(false), NetworkMode::None | NetworkMode::Loopback) => Err(invalid(
+            "namespaces.net",
+            format!(
+                "false contradicts network.mode = {:?} (which needs its own network namespace)",
+                mode
+            ),
+        )),
+        (Some(true), NetworkMode::Host) => Err(invalid(
+            "namespaces.net",
+            "true contradicts network.mode = \"host\"",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Every top-level directory of the host, recursively read-only, except the
+/// ones that get their own mounts. `rro` (mount_setattr with AT_RECURSIVE)
+/// also covers mounts below, such as a separate /home or /work.
+fn host_mounts(ctx: &Context, private_tmp: bool) -> (Vec<Value>, Vec<(String, PathBuf)>) {
+    let mut mounts = vec![];
+    let mut links = vec![];
+    let mut top = ctx.host.top_level();
+    top.sort();
+    for (name, kind) in top {
+        let own_mount = SYSTEM_TOP.contains(&name.as_str()) && (name != "tmp" || private_tmp);
+        let path = Path::new("/").join(&name);
+        match kind {
+            PathKind::Dir if !own_mount => mounts.push(bind(&path, &path, &["rro", "rprivate"])),
+            PathKind::Symlink => {
+                if let Some(t) = ctx.host.link(&path) {
+                    links.push((name, t));
+                }
+            }
+            PathKind::Dir | PathKind::File => {}
+        }
+    }
+    (mounts, links)
+}
+
+fn system_mounts(fs: &model::Filesystem, ns: &model::Namespaces, host_root: bool) -> Vec<Value> {
+    let mut m = vec![];
+    if ns.pid != Some(false) {
+        m.push(json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}));
+    } else {
+        // Without a pid namespace a new procfs would show the same host
+        // processes anyway; bind the host's, read-only.
+        m.push(bind(
+            Path::new("/proc"),
+            Path::new("/proc"),
+            &["rro", "rprivate"],
+        ));
+    }
+    if fs.minimal_dev != Some(false) {
+        m.push(json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}));
+        m.push(json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}));
+        m.push(json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}));
+        if ns.ipc != Some(false) {
+            m.push(json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}));
+        }
+    } else {
+        m.push(bind(Path::new("/dev"), Path::new("/dev"), &["rprivate"]));
+    }
+    if host_root {
+        m.push(bind(
+            Path::new("/sys"),
+            Path::new("/sys"),
+            &["rro", "rprivate", "rnosuid", "rnoexec", "rnodev"],
+        ));
+        m.push(json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=755"]}));
+    } else {
+        m.push(json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}));
+    }
+    if fs.private_tmp != Some(false) {
+        m.push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]}));
+    }
+    m
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rule {
+    ReadWrite,
+    ReadOnly,
+    NoExec,
+    Hidden,
+}
+
+/// The policy's path rules as mounts (and hidden files as maskedPaths).
+fn policy_mounts(
+    fs: &model::Filesystem,
+    ctx: &Context,
+) -> Result<(Vec<Value>, Vec<PathBuf>), SpecError> {
+    let mut rules: Vec<(usize, Rule, PathBuf)> = vec![];
+    for (list, rule, key) in [
+        (&fs.read_write, Rule::ReadWrite, "filesystem.read_write"),
+        (&fs.read_only, Rule::ReadOnly, "filesystem.read_only"),
+        (&fs.no_exec, Rule::NoExec, "filesystem.no_exec"),
+        (&fs.hidden, Rule::Hidden, "filesystem.hidden"),
+    ] {
+        for p in expand_rules(list.as_ref(), key, ctx)? {
+            if p == Path::new("/") {
+                return Err(invalid(key, "\"/\" is too broad: name the directories"));
+            }
+            let kind = ctx.host.kind(&p);
+            if rule == Rule::ReadWrite && kind.is_none() {
+                return Err(invalid(key, format!("{} does not exist", p.display())));
+            }
+            // Nothing to make read-only, non-executable or hidden.
+            if kind.is_none() {
+                continue;
+            }
+            rules.push((p.components().count(), rule, p));
+        }
+    }
+    rules.sort();
+    rules.dedup();
+    let mut mounts = vec![];
+    let mut masked = vec![];
+    for (_, rule, p) in rules {
+        match rule {
+            Rule::ReadWrite => mounts.push(bind(&p, &p, &["rw", "rprivate"])),
+            Rule::ReadOnly => mounts.push(bind(&p, &p, &["rro", "rprivate"])),
+            Rule::NoExec => mounts.push(bind(&p, &p, &["rnoexec", "rnosuid", "rnodev", "rprivate"])),
+            Rule::Hidden => match ctx.host.kind(&p) {
+                // An empty, writable, private directory: programs that
+                // expect HOME to exist keep working, and see nothing.
+                Some(PathKind::Dir) => mounts.push(json!({
+                    "destination": p, "type": "tmpfs", "source": "tmpfs",
+                    "options": ["nosuid", "nodev", "mode=700", format!("uid={}", ctx.uid), format!("gid={}", ctx.gid)],
+                })),
+                _ => masked.push(p),
+            },
+        }
+    }
+    Ok((mounts, masked))
+}
+
+fn process(policy: &Layer, ctx: &Context) -> Result<Value, SpecError> {
+    let p = policy.process.clone().unwrap_or_default();
+    let caps: Vec<String> = p
+        .capabilities
+        .iter()
+        .flatten()
+        .map(|c| c.oci_name())
+        .collect();
+    let ambient: Vec<String> = p.ambient.iter().flatten().map(|c| c.oci_name()).collect();
+    if let Some(a) = ambient.iter().find(|a| !caps.contains(a)) {
+        return Err(invalid(
+            "process.ambient",
+            format!("{a} is not in process.capabilities"),
+        ));
+    }
+    let cwd = expand(p.cwd.as_deref().unwrap_or("{project}"), "process.cwd", ctx)?;
+    let e = p.env.clone().unwrap_or_default();
+    let set: Vec<(String, String)> = e
+        .set
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                v.replace("{project}", &ctx.project.display().to_string())
+                    .replace("{home}", &ctx.home.display().to_string()),
+            )
+        })
+        .collect();
+    let env = env::build(
+        &ctx.env,
+        &e.pass.unwrap_or_default(),
+        &e.scrub.unwrap_or_default(),
+        &set,
+    );
+    let limits = policy.limits.clone().unwrap_or_default();
+    let mut rlimits = vec![];
+    if let Some(n) = limits.open_files {
+        if n > ctx.nofile_hard {
+            return Err(invalid(
+                "limits.open_files",
+                format!(
+                    "{n} is above this session's hard limit ({}); cagebox cannot raise it",
+                    ctx.nofile_hard
+                ),
+            ));
+        }
+        rlimits.push(json!({"type": "RLIMIT_NOFILE", "soft": n, "hard": n}));
+    }
+    if let Some(s) = limits.file_size {
+        rlimits.push(json!({"type": "RLIMIT_FSIZE", "soft": s.0, "hard": s.0}));
+    }
+    if let Some(t) = limits.cpu_time {
+        // SIGXCPU at the soft limit, SIGKILL one second later.
+        let s = t.secs_ceil().max(1);
+        rlimits.push(json!({"type": "RLIMIT_CPU", "soft": s, "hard": s + 1}));
+    }
+    if limits.core_dumps != Some(true) {
+        rlimits.push(json!({"type": "RLIMIT_CORE", "soft": 0, "hard": 0}));
+    }
+    Ok(json!({
+        "terminal": ctx.terminal,
+        "user": {"uid": p.uid.unwrap_or(ctx.uid), "gid": p.gid.unwrap_or(ctx.gid)},
+        "args": ctx.args,
+        "env": env,
+        "cwd": cwd,
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps, "inheritable": ambient, "ambient": ambient},
+        "rlimits": rlimits,
+        "noNewPrivileges": p.no_new_privileges != Some(false),
+    }))
+}
+
+fn resources(policy: &Layer) -> Result<Value, SpecError> {
+    let l = policy.limits.clone().unwrap_or_default();
+    let mut r = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    let mut mem = serde_json::Map::new();
+    if let Some(m) = l.memory {
+        mem.insert("limit".into(), json!(m.0));
+        // Without a swap value the kernel lets the container swap freely.
+        mem.insert("swap".into(), json!(l.memory_swap.unwrap_or(m).0));
+    } else if l.memory_swap.is_some() {
+        return Err(invalid("limits.memory_swap", "needs limits.memory"));
+    }
+    if !mem.is_empty() {
+        r["memory"] = Value::Object(mem);
+    }
+    let mut cpu = serde_json::Map::new();
+    if let Some(c) = l.cpus {
+        cpu.insert("period".into(), json!(100_000u64));
+        cpu.insert("quota".into(), json!((c * 100_000.0).round() as i64));
+    }
+    if let Some(s) = l.cpu_shares {
+        cpu.insert("shares".into(), json!(s));
+    }
+    if !cpu.is_empty() {
+        r["cpu"] = Value::Object(cpu);
+    }
+    if let Some(p) = l.pids {
+        r["pids"] = json!({"limit": p});
+    }
+    let mut bio = serde_json::Map::new();
+    if let Some(w) = l.io_weight {
+        bio.insert("weight".into(), json!(w));
+    }
+    let (mut rd, mut wr) = (vec![], vec![]);
+    for io in l.io.iter().flatten() {
+        let (major, minor) = crate::policy::parse_device(&io.device).ok_or_else(|| {
+            invalid(
+                "limits.io.device",
+                format!("{:?} is not MAJOR:MINOR", io.device),
+            )
+        })?;
+        if let Some(b) = io.read_bps {
+            rd.push(json!({"major": major, "minor": minor, "rate": b.0}));
+        }
+        if let Some(b) = io.write_bps {
+            wr.push(json!({"major": major, "minor": minor, "rate": b.0}));
+        }
+    }
+    if !rd.is_empty() {
+        bio.insert("throttleReadBpsDevice".into(), json!(rd));
+    }
+    if !wr.is_empty() {
+        bio.insert("throttleWriteBpsDevice".into(), json!(wr));
+    }
+    if !bio.is_empty() {
+        r["blockIO"] = Value::Object(bio);
+    }
+    Ok(r)
+}
+
+fn seccomp(
+    policy: &Layer,
+    ctx: &Context,
+    mode: NetworkMode,
+) -> Result<Option<LinuxSeccomp>, SpecError> {
+    let s = policy.seccomp.clone().unwrap_or_default();
+    let errno = crate::policy::errno_value(s.errno.as_deref().unwrap_or("EPERM"))
+        .ok_or_else(|| invalid("seccomp.errno", format!("unknown errno {:?}", s.errno)))?;
+    let kill = s.action == Some(model::DenyAction::Kill);
+    let mut profile = match (&s.profile, s.preset.unwrap_or(SeccompPreset::Default)) {
+        (Some(path), _) => Some(ctx.seccomp_profile.clone().ok_or_else(|| {
+            invalid("seccomp.profile", format!("{path}: profile was not loaded"))
+        })?),
+        (None, SeccompPreset::Unconfined) => None,
+        (None, SeccompPreset::Default) => Some(seccomp_presets::profile(
+            seccomp_presets::Preset::Default,
+            errno,
+            kill,
+        )),
+        (None, SeccompPreset::Strict) => Some(seccomp_presets::profile(
+            seccomp_presets::Preset::Strict,
+            errno,
+            kill,
+        )),
+    };
+    let block = s.block_network.unwrap_or(mode == NetworkMode::None);
+    if block {
+        let p = profile.get_or_insert_with(super::rules::allow_all);
+        seccomp_presets::block_network(p, errno);
+    }
+    if let Some(rules) = &s.rules {
+        let p = profile.get_or_insert_with(super::rules::allow_all);
+        super::rules::add(p, rules, errno)?;
+    }
+    Ok(profile)
+}
+
+fn landlock_rules(policy: &Layer, ctx: &Context) -> Result<Option<LandlockRules>, SpecError> {
+    let Some(l) = &policy.landlock else {
+        return Ok(None);
+    };
+    let list = |v: &Option<Vec<PathRule>>, key: &str| -> Result<Option<Vec<PathBuf>>, SpecError> {
+        v.as_ref()
+            .map(|_| expand_rules(v.as_ref(), key, ctx))
+            .transpose()
+    };
+    let rules = LandlockRules {
+        read: list(&l.read, "landlock.read")?,
+        write: list(&l.write, "landlock.write")?,
+        exec: list(&l.exec, "landlock.exec")?,
+        create: list(&l.create, "landlock.create")?,
+        remove: list(&l.remove, "landlock.remove")?,
+        best_effort: policy.degrade.as_ref().and_then(|d| d.landlock) == Some(DegradeMode::Warn),
+    };
+    if rules.read.is_none()
+        && rules.write.is_none()
+        && rules.exec.is_none()
+        && rules.create.is_none()
+        && rules.remove.is_none()
+    {
+        return Ok(None);
+    }
+    Ok(Some(rules))
+}
