@@ -36,6 +36,19 @@ LONG='sleep 1000 & wait'
   assert_gone "$id"
 }
 
+@test "run --annotation io.cagebox.policy=run-file: the preset narrows the task (cagebox only)" {
+  case "$(basename "$RUNTIME")" in cagebox*) ;; *) skip "io.cagebox.policy is a cagebox feature; $(basename "$RUNTIME") ignores it" ;; esac
+  id=$(cid)
+  run --separate-stderr ctr_run --rm --annotation io.cagebox.policy=run-file "$CTRD_IMAGE" "$id" \
+    sh -c 'grep -E "^(NoNewPrivs|CapEff)" /proc/self/status; ulimit -n; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max' </dev/null
+  assert_status 0
+  assert_line "$(printf 'NoNewPrivs:\t1')"
+  assert_line "$(printf 'CapEff:\t0000000000000000')"
+  assert_line "256"
+  assert_line "64"
+  assert_gone "$id"
+}
+
 @test "run: the exit status of the task is ctr's exit status" {
   id=$(cid)
   run ctr_run --rm "$CTRD_IMAGE" "$id" sh -c 'exit 42' </dev/null

@@ -293,6 +293,34 @@ HOG='dd if=/dev/zero of=/dev/null bs=200M count=1'
 	case "$stderr" in *"No such file or directory"*) ;; *) _fail_with "expected ENOENT (syscall reached the kernel)" ;; esac
 }
 
+@test "podman: --annotation io.cagebox.policy=npm-scripts narrows the container (cagebox only)" {
+	case "$(basename "$RUNTIME")" in cagebox*) ;; *) skip "io.cagebox.policy is a cagebox feature; $(basename "$RUNTIME") ignores it" ;; esac
+	# The preset's own seccomp filter is stacked on podman's (2 filters), it
+	# forces no_new_privs, drops every capability, caps pids at 512, makes the
+	# root read-only, and (network = none) only AF_UNIX sockets can be made.
+	run --separate-stderr pm run --rm --annotation io.cagebox.policy=npm-scripts "$IMG" sh -c \
+		'grep -E "^(NoNewPrivs|Seccomp_filters|CapEff)" /proc/self/status; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; touch /x 2>&1 || true; nc -l -p 8080 2>&1 | head -1'
+	assert_status 0
+	assert_line "$(printf 'NoNewPrivs:\t1')"
+	assert_line "$(printf 'Seccomp_filters:\t2')"
+	assert_line "$(printf 'CapEff:\t0000000000000000')"
+	assert_line "512"
+	assert_line --partial "Read-only file system"
+	assert_line "nc: socket: Operation not permitted"
+	# Without the annotation: podman's defaults.
+	run --separate-stderr pm run --rm "$IMG" grep -E "^(NoNewPrivs|Seccomp_filters)" /proc/self/status
+	assert_status 0
+	assert_line "$(printf 'NoNewPrivs:\t0')"
+	assert_line "$(printf 'Seccomp_filters:\t1')"
+}
+
+@test "podman: an unknown io.cagebox.policy preset fails the run with the annotation named (cagebox only)" {
+	case "$(basename "$RUNTIME")" in cagebox*) ;; *) skip "io.cagebox.policy is a cagebox feature; $(basename "$RUNTIME") ignores it" ;; esac
+	run --separate-stderr pm run --rm --annotation io.cagebox.policy=no-such-preset "$IMG" true
+	[ "$status" -ne 0 ] || _fail_with "ran with an unknown policy"
+	case "$stderr" in *"io.cagebox.policy"*"no-such-preset"*) ;; *) _fail_with "error does not name the annotation: $stderr" ;; esac
+}
+
 @test "podman: --hostname sets the UTS hostname only inside" {
 	local host_before
 	host_before=$(cat /proc/sys/kernel/hostname)

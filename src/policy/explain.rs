@@ -180,7 +180,7 @@ pub fn explain(p: &Layer, notes: &[String]) -> String {
         (None, SeccompPreset::Default) => {
             let _ = writeln!(
                 o,
-                "  The default profile (close to podman's): mount, ptrace of others, kernel modules, namespaces... are denied."
+                "  The default profile (close to podman's for a container without capabilities): kernel modules, reboot, swap, clock setting, kexec, bpf, perf... are denied; mount, unshare and setns are allowed by the filter but need capabilities the process does not have (user namespaces excepted)."
             );
         }
         (None, SeccompPreset::Strict) => {

@@ -206,7 +206,7 @@ pub fn merge(base: &Layer, over: &Layer, source: &str) -> (Layer, Vec<String>) {
             filesystem(&mut m, b, o)
         }),
         network: section(&base.network, &over.network, |b, o| Network {
-            mode: m.min("network.mode", b.mode, o.mode),
+            mode: m.min("network.mode", b.mode.or(Some(NetworkMode::None)), o.mode),
             allow: o.allow.or(b.allow),
         }),
         namespaces: section(&base.namespaces, &over.namespaces, |b, o| {
@@ -223,16 +223,32 @@ pub fn merge(base: &Layer, over: &Layer, source: &str) -> (Layer, Vec<String>) {
         }),
         limits: section(&base.limits, &over.limits, |b, o| limits(&mut m, b, o)),
         degrade: section(&base.degrade, &over.degrade, |b, o| Degrade {
-            landlock: m.min("degrade.landlock", b.landlock, o.landlock),
-            seccomp: m.min("degrade.seccomp", b.seccomp, o.seccomp),
-            memory_swap: m.min("degrade.memory_swap", b.memory_swap, o.memory_swap),
-            io: m.min("degrade.io", b.io, o.io),
+            landlock: m.min(
+                "degrade.landlock",
+                b.landlock.or(Some(DegradeMode::Fail)),
+                o.landlock,
+            ),
+            seccomp: m.min(
+                "degrade.seccomp",
+                b.seccomp.or(Some(DegradeMode::Fail)),
+                o.seccomp,
+            ),
+            memory_swap: m.min(
+                "degrade.memory_swap",
+                b.memory_swap.or(Some(DegradeMode::Fail)),
+                o.memory_swap,
+            ),
+            io: m.min("degrade.io", b.io.or(Some(DegradeMode::Fail)), o.io),
             cgroup_namespace: m.min(
                 "degrade.cgroup_namespace",
                 b.cgroup_namespace,
                 o.cgroup_namespace,
             ),
-            user_namespace: m.min("degrade.user_namespace", b.user_namespace, o.user_namespace),
+            user_namespace: m.min(
+                "degrade.user_namespace",
+                b.user_namespace.or(Some(DegradeMode::Fail)),
+                o.user_namespace,
+            ),
         }),
         packages,
     };
@@ -260,20 +276,35 @@ fn filesystem(m: &mut Merger, b: Filesystem, o: Filesystem) -> Filesystem {
         read_write: m.grant("filesystem.read_write", b.read_write, o.read_write, false),
         hidden: union(b.hidden, o.hidden),
         no_exec: union(b.no_exec, o.no_exec),
-        private_tmp: m.flag("filesystem.private_tmp", b.private_tmp, o.private_tmp, true),
-        minimal_dev: m.flag("filesystem.minimal_dev", b.minimal_dev, o.minimal_dev, true),
-        mask_proc: m.flag("filesystem.mask_proc", b.mask_proc, o.mask_proc, true),
+        private_tmp: m.flag(
+            "filesystem.private_tmp",
+            b.private_tmp.or(Some(true)),
+            o.private_tmp,
+            true,
+        ),
+        minimal_dev: m.flag(
+            "filesystem.minimal_dev",
+            b.minimal_dev.or(Some(true)),
+            o.minimal_dev,
+            true,
+        ),
+        mask_proc: m.flag(
+            "filesystem.mask_proc",
+            b.mask_proc.or(Some(true)),
+            o.mask_proc,
+            true,
+        ),
     }
 }
 
 fn namespaces(m: &mut Merger, b: Namespaces, o: Namespaces) -> Namespaces {
     Namespaces {
-        pid: m.flag("namespaces.pid", b.pid, o.pid, true),
+        pid: m.flag("namespaces.pid", b.pid.or(Some(true)), o.pid, true),
         net: m.flag("namespaces.net", b.net, o.net, true),
-        mount: m.flag("namespaces.mount", b.mount, o.mount, true),
-        uts: m.flag("namespaces.uts", b.uts, o.uts, true),
-        ipc: m.flag("namespaces.ipc", b.ipc, o.ipc, true),
-        cgroup: m.flag("namespaces.cgroup", b.cgroup, o.cgroup, true),
+        mount: m.flag("namespaces.mount", b.mount.or(Some(true)), o.mount, true),
+        uts: m.flag("namespaces.uts", b.uts.or(Some(true)), o.uts, true),
+        ipc: m.flag("namespaces.ipc", b.ipc.or(Some(true)), o.ipc, true),
+        cgroup: m.flag("namespaces.cgroup", b.cgroup.or(Some(true)), o.cgroup, true),
         user: m.flag("namespaces.user", b.user, o.user, true),
         uid_map: o.uid_map.or(b.uid_map),
         gid_map: o.gid_map.or(b.gid_map),
@@ -283,9 +314,14 @@ fn namespaces(m: &mut Merger, b: Namespaces, o: Namespaces) -> Namespaces {
 fn process(m: &mut Merger, b: Process, o: Process) -> Process {
     // Becoming root is a widening; any other identity change is neutral.
     let id = |m: &mut Merger, key: &str, b: Option<u32>, o: Option<u32>| match (b, o) {
-        (Some(b), Some(0)) if b != 0 && !m.may_widen(key) => {
-            m.ignored(key, &0, &b);
-            Some(b)
+        // Absent means "the calling user", who is not assumed to be root.
+        (b, Some(0)) if b != Some(0) && !m.may_widen(key) => {
+            m.ignored(
+                key,
+                &0,
+                &b.map_or("the calling user".to_string(), |b| b.to_string()),
+            );
+            b
         }
         (b, o) => o.or(b),
     };
@@ -319,7 +355,7 @@ fn process(m: &mut Merger, b: Process, o: Process) -> Process {
         ambient: m.grant("process.ambient", b.ambient, o.ambient, false),
         no_new_privileges: m.flag(
             "process.no_new_privileges",
-            b.no_new_privileges,
+            b.no_new_privileges.or(Some(true)),
             o.no_new_privileges,
             true,
         ),
@@ -357,13 +393,21 @@ fn seccomp(m: &mut Merger, b: Seccomp, o: Seccomp) -> Seccomp {
         }
     }
     Seccomp {
-        preset: m.max("seccomp.preset", b.preset, o.preset),
+        preset: m.max(
+            "seccomp.preset",
+            b.preset.or(Some(SeccompPreset::Default)),
+            o.preset,
+        ),
         profile,
-        action: m.max("seccomp.action", b.action, o.action),
+        action: m.max(
+            "seccomp.action",
+            b.action.or(Some(DenyAction::Errno)),
+            o.action,
+        ),
         errno: o.errno.or(b.errno),
         block_network: m.flag(
             "seccomp.block_network",
-            b.block_network,
+            b.block_network.or(Some(true)),
             o.block_network,
             true,
         ),
@@ -374,7 +418,12 @@ fn seccomp(m: &mut Merger, b: Seccomp, o: Seccomp) -> Seccomp {
 fn limits(m: &mut Merger, b: Limits, o: Limits) -> Limits {
     Limits {
         memory: m.min("limits.memory", b.memory, o.memory),
-        memory_swap: m.min("limits.memory_swap", b.memory_swap, o.memory_swap),
+        // A layer that sets memory alone means no swap beyond it.
+        memory_swap: m.min(
+            "limits.memory_swap",
+            b.memory_swap,
+            o.memory_swap.or(o.memory),
+        ),
         cpus: m.min("limits.cpus", b.cpus, o.cpus),
         cpu_shares: m.min("limits.cpu_shares", b.cpu_shares, o.cpu_shares),
         pids: m.min("limits.pids", b.pids, o.pids),
@@ -383,7 +432,12 @@ fn limits(m: &mut Merger, b: Limits, o: Limits) -> Limits {
         open_files: m.min("limits.open_files", b.open_files, o.open_files),
         file_size: m.min("limits.file_size", b.file_size, o.file_size),
         cpu_time: m.min("limits.cpu_time", b.cpu_time, o.cpu_time),
-        core_dumps: m.flag("limits.core_dumps", b.core_dumps, o.core_dumps, false),
+        core_dumps: m.flag(
+            "limits.core_dumps",
+            b.core_dumps.or(Some(false)),
+            o.core_dumps,
+            false,
+        ),
         timeout: m.min("limits.timeout", b.timeout, o.timeout),
         output: m.min("limits.output", b.output, o.output),
     }

@@ -157,8 +157,14 @@ fn validate_layer(layer: &Layer, file: &str, top: bool) -> Result<(), PolicyErro
     if let Some(s) = &layer.seccomp {
         validate_seccomp(s, file)?;
     }
-    for (name, pkg) in &layer.packages {
-        validate_layer(pkg, &format!("{file}: packages.{name:?}"), false)?;
+    if let Some(name) = layer.packages.keys().next() {
+        // Reserved for the package-manager wrappers; accepting it now would
+        // be a setting that silently does nothing.
+        return Err(invalid(
+            file,
+            &format!("packages.{name:?}"),
+            "per-package overrides are not supported yet (they come with `cagebox npm`)".into(),
+        ));
     }
     Ok(())
 }
@@ -346,6 +352,14 @@ pub fn resolve(preset_name: Option<&str>, sources: Vec<Source>) -> Result<Resolv
     let mut notes = Vec::new();
     let mut origin = vec![format!("preset {base_name}")];
     for s in sources {
+        if let Some(e) = &s.layer.extends
+            && *e != base_name
+        {
+            notes.push(format!(
+                "{}: extends = {e:?} ignored: the base preset is already {base_name:?} (only the first layer's extends, or --preset, chooses it)",
+                s.name
+            ));
+        }
         let (merged, n) = merge::merge(&policy, &s.layer, &s.name);
         policy = merged;
         notes.extend(n);

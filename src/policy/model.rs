@@ -203,7 +203,8 @@ pub struct ArgFilter {
     pub index: u32,
     pub op: ArgOp,
     pub value: u64,
-    /// The mask for `masked_eq` (`(arg & value) == value_two`, OCI order).
+    /// For `masked_eq` only: the expected result, `(arg & value) == value_two`
+    /// (`value` is the mask, as in OCI and runc).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_two: Option<u64>,
 }
@@ -227,7 +228,8 @@ pub struct SyscallRule {
 pub struct Seccomp {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preset: Option<SeccompPreset>,
-    /// An OCI seccomp JSON file used instead of the preset, honoured exactly.
+    /// An OCI seccomp JSON file used instead of the preset. Its rules are
+    /// kept as written; `block_network` and `rules` are still added to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
     /// What a syscall outside the profile gets.
@@ -334,10 +336,17 @@ pub struct Degrade {
 
 /// A path, optionally with the reason it is there: `"/opt/x"` or
 /// `{ path = "/opt/x", why = "toolchain" }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PathRule {
     pub path: String,
     pub why: Option<String>,
+}
+
+/// Notes and errors show the path as the policy spells it.
+impl fmt::Debug for PathRule {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{:?}", self.path)
+    }
 }
 
 impl PathRule {

@@ -30,6 +30,9 @@ pub struct CageExecutor {
     /// result wins). Installed before `bpf`, which then only needs the
     /// policy filter to allow seccomp(2) (every preset does).
     pub policy_bpf: Option<Compiled>,
+    /// For processes joining a running container: its Landlock rules
+    /// (the tenant spec libcontainer builds carries no annotations).
+    pub tenant_landlock: Option<super::landlock::LandlockRules>,
 }
 
 impl Executor for CageExecutor {
@@ -57,18 +60,19 @@ impl Executor for CageExecutor {
     }
 
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
-        if let Some(seccomp) = &self.tenant_seccomp {
-            apply_tenant_seccomp(seccomp)?;
-        }
         fix_dev_null_stdio();
         // `cagebox run` blocks signals to forward them; the mask survives
         // execve, so the container's process must start with an empty one.
         let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-        // Landlock next: its paths resolve in the container's own root, and
-        // it comes before seccomp so the filter need not allow the
+        // Landlock first: its paths resolve in the container's own root, and
+        // it comes before every seccomp filter so no filter need allow the
         // landlock_* syscalls or the opens of the rule paths.
-        let landlock_rules =
-            super::landlock::from_spec(spec).map_err(|e| ExecutorError::Other(e.to_string()))?;
+        let landlock_rules = match super::landlock::from_spec(spec)
+            .map_err(|e| ExecutorError::Other(e.to_string()))?
+        {
+            Some(r) => Some(r),
+            None => self.tenant_landlock.clone(),
+        };
         if let Some(rules) = &landlock_rules {
             use super::landlock::Enforcement;
             match super::landlock::apply(rules) {
@@ -79,6 +83,9 @@ impl Executor for CageExecutor {
                 }
                 Err(e) => return Err(ExecutorError::Other(e.to_string())),
             }
+        }
+        if let Some(seccomp) = &self.tenant_seccomp {
+            apply_tenant_seccomp(seccomp)?;
         }
         if let Some(c) = &self.policy_bpf {
             ensure_filter_allowed()?;
@@ -107,11 +114,23 @@ impl Executor for CageExecutor {
         let Some(arg0) = cargs.first() else {
             return Err(ExecutorError::InvalidArg);
         };
-        let err = nix::unistd::execvp(arg0, &cargs).err();
-        Err(ExecutorError::Other(exec_error_text(
-            &args[0],
-            err.unwrap_or(nix::errno::Errno::UnknownErrno),
-        )))
+        let err = nix::unistd::execvp(arg0, &cargs)
+            .err()
+            .unwrap_or(nix::errno::Errno::UnknownErrno);
+        // validate() caught the common failures before start; what remains
+        // (a noexec mount, a Landlock exec rule) happens after start, when
+        // libcontainer can no longer report it. Say it on stderr and exit
+        // like a shell: 127 not found, 126 not executable.
+        let text = exec_error_text(&args[0], err);
+        let _ = nix::unistd::write(std::io::stderr(), format!("cagebox: {text}\n").as_bytes());
+        let code = if err == nix::errno::Errno::ENOENT {
+            127
+        } else {
+            126
+        };
+        // SAFETY: _exit ends this (forked, single-threaded) process at once;
+        // nothing of cagebox's runs after it.
+        unsafe { libc::_exit(code) }
     }
 }
 

@@ -313,6 +313,7 @@ impl Runtime {
                 bpf: filters.spec,
                 tenant_seccomp: None,
                 policy_bpf: filters.policy,
+                tenant_landlock: None,
             })
             .with_pid_file(opts.pid_file.as_ref())?
             .with_console_socket(opts.console_socket.as_ref())

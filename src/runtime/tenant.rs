@@ -67,6 +67,10 @@ impl Runtime {
             bpf: self.tenant_filter(c.bundle(), super::TENANT_FILTER)?,
             tenant_seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
             policy_bpf: self.tenant_filter(c.bundle(), super::POLICY_FILTER)?,
+            // libcontainer's tenant spec has no annotations: pass the
+            // container's Landlock rules, or a joiner would escape them.
+            tenant_landlock: super::landlock::from_spec(&spec)
+                .map_err(|err| RuntimeError::Invalid(err.to_string()))?,
         };
         // A terminal without a console socket: cagebox provides the pty.
         let console =

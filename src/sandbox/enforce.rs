@@ -159,6 +159,12 @@ pub fn strip_degraded(spec: &mut Value, degraded: &[Clause]) {
                 if let Some(ns) = linux["namespaces"].as_array_mut() {
                     ns.retain(|n| n["type"] != kind);
                 }
+                if c.knob == Knob::UserNamespace
+                    && let Some(l) = linux.as_object_mut()
+                {
+                    l.remove("uidMappings");
+                    l.remove("gidMappings");
+                }
             }
             Knob::Seccomp => {
                 if let Some(l) = linux.as_object_mut() {

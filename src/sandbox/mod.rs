@@ -241,8 +241,21 @@ fn unique_id() -> String {
 /// Runs `req` and returns cagebox's exit code.
 pub fn exec(rt: &Runtime, req: &Request) -> Result<i32, SandboxError> {
     let started = Instant::now();
-    let inv = Invocation::current(req)?;
+    let mut inv = Invocation::current(req)?;
     let resolved = resolve(req, &inv.project)?;
+    if inv.terminal
+        && resolved
+            .policy
+            .limits
+            .as_ref()
+            .is_some_and(|l| l.output.is_some())
+    {
+        // The output cap counts bytes on pipes; a pty would bypass it.
+        eprintln!(
+            "cagebox: note: limits.output is set, so the command gets pipes instead of a terminal"
+        );
+        inv.terminal = false;
+    }
     for n in &resolved.notes {
         eprintln!("cagebox: warning: {n}");
     }

@@ -143,6 +143,14 @@ pub fn expand(value: &str, key: &str, ctx: &Context) -> Result<PathBuf, SpecErro
     Ok(p.components().collect())
 }
 
+/// `{project}` etc. in a free-form value (env values): unknown braces stay.
+fn expand_vars(v: &str, ctx: &Context) -> String {
+    v.replace("{project}", &ctx.project.display().to_string())
+        .replace("{package}", &ctx.package.display().to_string())
+        .replace("{home}", &ctx.home.display().to_string())
+        .replace("{tmp}", "/tmp")
+}
+
 fn expand_rules(
     rules: Option<&Vec<PathRule>>,
     key: &str,
@@ -188,7 +196,12 @@ pub fn build(policy: &Layer, ctx: &Context) -> Result<Built, SpecError> {
         (p, vec![], vec![])
     };
     mounts.extend(system_mounts(&fs, &ns, host_root));
-    let (user_mounts, masked_files) = policy_mounts(&fs, ctx)?;
+    let owner = policy
+        .process
+        .as_ref()
+        .map(|p| (p.uid.unwrap_or(ctx.uid), p.gid.unwrap_or(ctx.gid)))
+        .unwrap_or((ctx.uid, ctx.gid));
+    let (user_mounts, masked_files) = policy_mounts(&fs, ctx, owner)?;
     mounts.extend(user_mounts);
 
     let mut masked: Vec<String> = vec![];
@@ -360,9 +373,23 @@ enum Rule {
 }
 
 /// The policy's path rules as mounts (and hidden files as maskedPaths).
+/// Is `p` writable by the rules above it: the deepest read_write or
+/// read_only rule that contains it (no_exec rules do not decide).
+fn writable_by_rules(rules: &[(usize, Rule, PathBuf)], p: &Path) -> bool {
+    rules
+        .iter()
+        .filter(|(_, r, q)| {
+            matches!(r, Rule::ReadWrite | Rule::ReadOnly | Rule::Hidden) && p.starts_with(q)
+        })
+        .max_by_key(|(d, r, _)| (*d, *r))
+        .is_some_and(|(_, r, _)| matches!(r, Rule::ReadWrite | Rule::Hidden))
+}
+
+/// `owner`: uid/gid the process runs as (hidden directories belong to it).
 fn policy_mounts(
     fs: &model::Filesystem,
     ctx: &Context,
+    owner: (u32, u32),
 ) -> Result<(Vec<Value>, Vec<PathBuf>), SpecError> {
     let mut rules: Vec<(usize, Rule, PathBuf)> = vec![];
     for (list, rule, key) in [
@@ -388,21 +415,45 @@ fn policy_mounts(
     }
     rules.sort();
     rules.dedup();
+    // Hiding the project itself would leave the command nowhere to work
+    // (typically: run from $HOME, which every preset hides).
+    for (_, r, p) in &rules {
+        if *r == Rule::Hidden
+            && rules
+                .iter()
+                .any(|(_, o, q)| *o == Rule::ReadWrite && q == p)
+        {
+            return Err(invalid(
+                "filesystem.hidden",
+                format!(
+                    "{} is both writable (filesystem.read_write) and hidden; run from a project directory, not from a hidden one such as your home",
+                    p.display()
+                ),
+            ));
+        }
+    }
     let mut mounts = vec![];
     let mut masked = vec![];
-    for (_, rule, p) in rules {
+    for (_, rule, p) in &rules {
+        let p = p.as_path();
         match rule {
-            Rule::ReadWrite => mounts.push(bind(&p, &p, &["rw", "rprivate"])),
-            Rule::ReadOnly => mounts.push(bind(&p, &p, &["rro", "rprivate"])),
-            Rule::NoExec => mounts.push(bind(&p, &p, &["rnoexec", "rnosuid", "rnodev", "rprivate"])),
+            Rule::ReadWrite => mounts.push(bind(p, p, &["rw", "rprivate"])),
+            Rule::ReadOnly => mounts.push(bind(p, p, &["rro", "rprivate"])),
+            // A new bind mount would carry the host's rw flag: keep the
+            // writability the enclosing rule gives (read-only unless a
+            // read_write rule is the deepest one above it).
+            Rule::NoExec if writable_by_rules(&rules, p) => {
+                mounts.push(bind(p, p, &["rw", "rnoexec", "rnosuid", "rnodev", "rprivate"]))
+            }
+            Rule::NoExec => mounts.push(bind(p, p, &["rro", "rnoexec", "rnosuid", "rnodev", "rprivate"])),
             Rule::Hidden => match ctx.host.kind(&p) {
                 // An empty, writable, private directory: programs that
                 // expect HOME to exist keep working, and see nothing.
                 Some(PathKind::Dir) => mounts.push(json!({
                     "destination": p, "type": "tmpfs", "source": "tmpfs",
-                    "options": ["nosuid", "nodev", "mode=700", format!("uid={}", ctx.uid), format!("gid={}", ctx.gid)],
+                    "options": ["nosuid", "nodev", "mode=700", format!("uid={}", owner.0), format!("gid={}", owner.1)],
                 })),
-                _ => masked.push(p),
+                _ => masked.push(p.to_path_buf()),
             },
         }
     }
@@ -430,13 +481,7 @@ fn process(policy: &Layer, ctx: &Context) -> Result<Value, SpecError> {
         .set
         .unwrap_or_default()
         .into_iter()
-        .map(|(k, v)| {
-            (
-                k,
-                v.replace("{project}", &ctx.project.display().to_string())
-                    .replace("{home}", &ctx.home.display().to_string()),
-            )
-        })
+        .map(|(k, v)| (k, expand_vars(&v, ctx)))
         .collect();
     let env = env::build(
         &ctx.env,
@@ -488,7 +533,9 @@ fn resources(policy: &Layer) -> Result<Value, SpecError> {
     if let Some(m) = l.memory {
         mem.insert("limit".into(), json!(m.0));
         // Without a swap value the kernel lets the container swap freely.
-        mem.insert("swap".into(), json!(l.memory_swap.unwrap_or(m).0));
+        // memory+swap below memory is invalid for the kernel; the stricter
+        // valid value is "no swap" (equal to memory).
+        mem.insert("swap".into(), json!(l.memory_swap.unwrap_or(m).max(m).0));
     } else if l.memory_swap.is_some() {
         return Err(invalid("limits.memory_swap", "needs limits.memory"));
     }
