@@ -446,7 +446,7 @@ fn policy_mounts(
                 mounts.push(bind(p, p, &["rw", "rnoexec", "rnosuid", "rnodev", "rprivate"]))
             }
             Rule::NoExec => mounts.push(bind(p, p, &["rro", "rnoexec", "rnosuid", "rnodev", "rprivate"])),
-            Rule::Hidden => match ctx.host.kind(&p) {
+            Rule::Hidden => match ctx.host.kind(p) {
                 // An empty, writable, private directory: programs that
                 // expect HOME to exist keep working, and see nothing.
                 Some(PathKind::Dir) => mounts.push(json!({
