@@ -40,12 +40,13 @@ LONG='sleep 1000 & wait'
   case "$(basename "$RUNTIME")" in cagebox*) ;; *) skip "io.cagebox.policy is a cagebox feature; $(basename "$RUNTIME") ignores it" ;; esac
   id=$(cid)
   run --separate-stderr ctr_run --rm --annotation io.cagebox.policy=run-file "$CTRD_IMAGE" "$id" \
-    sh -c 'grep -E "^(NoNewPrivs|CapEff)" /proc/self/status; ulimit -n; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max' </dev/null
+    sh -c 'grep -E "^(NoNewPrivs|CapEff)" /proc/self/status; ulimit -n; touch /x 2>&1 || true; nc -l -p 8080 2>&1 | head -1' </dev/null
   assert_status 0
   assert_line "$(printf 'NoNewPrivs:\t1')"
   assert_line "$(printf 'CapEff:\t0000000000000000')"
   assert_line "256"
-  assert_line "64"
+  assert_line "touch: /x: Read-only file system"
+  assert_line "nc: socket: Operation not permitted"
   assert_gone "$id"
 }
 
