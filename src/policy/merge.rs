@@ -14,8 +14,8 @@
 //!   absent means unrestricted, so a first list is a tightening.
 //! - neutral (cwd, env.set, uid maps, filesystem.root): the later layer's.
 
+use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Debug;
 
 use super::model::*;
 
@@ -69,6 +69,17 @@ pub const WIDEN_KEYS: &[&str] = &[
     "degrade.user_namespace",
 ];
 
+/// Values in notes, spelled as in the policy file (JSON/TOML form).
+trait Show {
+    fn show(&self) -> String;
+}
+
+impl<T: Serialize + ?Sized> Show for T {
+    fn show(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "?".into())
+    }
+}
+
 struct Merger<'a> {
     source: &'a str,
     widen: &'a BTreeMap<String, String>,
@@ -82,9 +93,10 @@ impl Merger<'_> {
             .is_some_and(|why| !why.trim().is_empty())
     }
 
-    fn ignored(&mut self, key: &str, wanted: &dyn Debug, kept: &dyn Debug) {
+    fn ignored(&mut self, key: &str, wanted: &dyn Show, kept: &dyn Show) {
+        let (wanted, kept) = (wanted.show(), kept.show());
         self.notes.push(format!(
-            "{}: {key} = {wanted:?} ignored: less strict than {kept:?} from an earlier layer \
+            "{}: {key} = {wanted} ignored: less strict than {kept} from an earlier layer \
              (to allow it, add \"{key}\" = \"<why>\" to the [widen] table)",
             self.source
         ));
@@ -108,7 +120,7 @@ impl Merger<'_> {
     }
 
     /// Smaller is stricter; absent means unlimited.
-    fn min<T: PartialOrd + Debug + Copy>(
+    fn min<T: PartialOrd + Serialize + Copy>(
         &mut self,
         key: &str,
         base: Option<T>,
@@ -125,7 +137,7 @@ impl Merger<'_> {
     }
 
     /// Larger is stricter (orders where the strict end is the greatest).
-    fn max<T: Ord + Debug + Copy>(
+    fn max<T: Ord + Serialize + Copy>(
         &mut self,
         key: &str,
         base: Option<T>,
@@ -142,7 +154,7 @@ impl Merger<'_> {
 
     /// Grant lists: new entries need a widen. `absent_unrestricted` is true
     /// for allowlists where no list at all means "anything".
-    fn grant<T: PartialEq + Clone + Debug>(
+    fn grant<T: PartialEq + Clone + Serialize>(
         &mut self,
         key: &str,
         base: Option<Vec<T>>,
@@ -198,6 +210,16 @@ pub fn merge(base: &Layer, over: &Layer, source: &str) -> (Layer, Vec<String>) {
     packages.extend(over.packages.clone());
     let mut widen = base.widen.clone();
     widen.extend(over.widen.clone());
+    let network = section(&base.network, &over.network, |b, o| Network {
+        mode: m.min("network.mode", b.mode.or(Some(NetworkMode::None)), o.mode),
+        allow: o.allow.or(b.allow),
+    });
+    // Absent, block_network and namespaces.net follow the merged network
+    // mode; turning them off against that mode is a widening.
+    let mode = network
+        .as_ref()
+        .and_then(|n| n.mode)
+        .unwrap_or(NetworkMode::None);
     let out = Layer {
         version: over.version.or(base.version),
         extends: base.extends.clone().or(over.extends.clone()),
@@ -205,15 +227,14 @@ pub fn merge(base: &Layer, over: &Layer, source: &str) -> (Layer, Vec<String>) {
         filesystem: section(&base.filesystem, &over.filesystem, |b, o| {
             filesystem(&mut m, b, o)
         }),
-        network: section(&base.network, &over.network, |b, o| Network {
-            mode: m.min("network.mode", b.mode.or(Some(NetworkMode::None)), o.mode),
-            allow: o.allow.or(b.allow),
-        }),
+        network,
         namespaces: section(&base.namespaces, &over.namespaces, |b, o| {
-            namespaces(&mut m, b, o)
+            namespaces(&mut m, b, o, mode)
         }),
         process: section(&base.process, &over.process, |b, o| process(&mut m, b, o)),
-        seccomp: section(&base.seccomp, &over.seccomp, |b, o| seccomp(&mut m, b, o)),
+        seccomp: section(&base.seccomp, &over.seccomp, |b, o| {
+            seccomp(&mut m, b, o, mode)
+        }),
         landlock: section(&base.landlock, &over.landlock, |b, o| Landlock {
             read: m.grant("landlock.read", b.read, o.read, true),
             write: m.grant("landlock.write", b.write, o.write, true),
@@ -297,10 +318,18 @@ fn filesystem(m: &mut Merger, b: Filesystem, o: Filesystem) -> Filesystem {
     }
 }
 
-fn namespaces(m: &mut Merger, b: Namespaces, o: Namespaces) -> Namespaces {
+fn namespaces(m: &mut Merger, b: Namespaces, o: Namespaces, mode: NetworkMode) -> Namespaces {
     Namespaces {
         pid: m.flag("namespaces.pid", b.pid.or(Some(true)), o.pid, true),
-        net: m.flag("namespaces.net", b.net, o.net, true),
+        net: m
+            .flag(
+                "namespaces.net",
+                b.net.or((mode != NetworkMode::Host).then_some(true)),
+                o.net,
+                true,
+            )
+            // Absent stays absent (the mode decides), unless a layer set it.
+            .filter(|_| b.net.is_some() || o.net.is_some()),
         mount: m.flag("namespaces.mount", b.mount.or(Some(true)), o.mount, true),
         uts: m.flag("namespaces.uts", b.uts.or(Some(true)), o.uts, true),
         ipc: m.flag("namespaces.ipc", b.ipc.or(Some(true)), o.ipc, true),
@@ -364,7 +393,7 @@ fn process(m: &mut Merger, b: Process, o: Process) -> Process {
     }
 }
 
-fn seccomp(m: &mut Merger, b: Seccomp, o: Seccomp) -> Seccomp {
+fn seccomp(m: &mut Merger, b: Seccomp, o: Seccomp, mode: NetworkMode) -> Seccomp {
     // A custom profile replaces the preset: that can allow anything.
     let profile = match (&b.profile, o.profile) {
         (_, None) => b.profile.clone(),
@@ -405,12 +434,15 @@ fn seccomp(m: &mut Merger, b: Seccomp, o: Seccomp) -> Seccomp {
             o.action,
         ),
         errno: o.errno.or(b.errno),
-        block_network: m.flag(
-            "seccomp.block_network",
-            b.block_network.or(Some(true)),
-            o.block_network,
-            true,
-        ),
+        block_network: m
+            .flag(
+                "seccomp.block_network",
+                b.block_network
+                    .or((mode == NetworkMode::None).then_some(true)),
+                o.block_network,
+                true,
+            )
+            .filter(|_| b.block_network.is_some() || o.block_network.is_some()),
         rules: (!rules.is_empty()).then_some(rules),
     }
 }

@@ -16,6 +16,77 @@ use nix::fcntl::{OFlag, open};
 use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
 use nix::sys::stat::{Mode, SFlag, fstat};
 
+/// Annotation (set by `cagebox exec`'s specs) asking for a small init as
+/// pid 1 with the command as its child.
+pub const INIT_ANNOTATION: &str = "io.cagebox.init";
+
+fn wants_init(spec: &Spec) -> bool {
+    spec.annotations()
+        .as_ref()
+        .and_then(|a| a.get(INIT_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
+/// Forks: the child returns and execs the command; this process stays as
+/// pid 1, forwards every signal to the child, reaps orphans, and exits with
+/// the child's status (128+N when a signal ended it). Runs after Landlock
+/// and seccomp are in place, so both processes are confined; it needs only
+/// fork, rt_sigtimedwait, wait4, kill and exit, which every profile allows.
+fn run_init() {
+    let all = SigSet::all();
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), None);
+    // SAFETY: the container's init is single-threaded here (libcontainer's
+    // init process, just before exec), so fork is sound.
+    let child = match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            // Ignored dispositions survive execve: a sandbox started from a
+            // background job would otherwise run its command deaf to SIGINT.
+            for sig in nix::sys::signal::Signal::iterator() {
+                if !matches!(
+                    sig,
+                    nix::sys::signal::Signal::SIGKILL | nix::sys::signal::Signal::SIGSTOP
+                ) {
+                    // SAFETY: SIG_DFL installs no handler code.
+                    let _ = unsafe {
+                        nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl)
+                    };
+                }
+            }
+            let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+            return;
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => child,
+        // Without a child there is no init to be: exec the command directly.
+        Err(_) => {
+            let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+            return;
+        }
+    };
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    loop {
+        match all.wait() {
+            Ok(nix::sys::signal::Signal::SIGCHLD) => loop {
+                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(pid, code)) if pid == child => {
+                        // SAFETY: _exit ends this process; nothing runs after it.
+                        unsafe { libc::_exit(code) }
+                    }
+                    Ok(WaitStatus::Signaled(pid, sig, _)) if pid == child => {
+                        // SAFETY: as above.
+                        unsafe { libc::_exit(128 + sig as i32) }
+                    }
+                    Ok(WaitStatus::StillAlive) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            },
+            Ok(sig) => {
+                let _ = nix::sys::signal::kill(child, sig);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct CageExecutor {
     /// A filter compiled by cagebox (seccomp.rs), installed as the last step
@@ -114,6 +185,9 @@ impl Executor for CageExecutor {
         let Some(arg0) = cargs.first() else {
             return Err(ExecutorError::InvalidArg);
         };
+        if wants_init(spec) {
+            run_init();
+        }
         let err = nix::unistd::execvp(arg0, &cargs)
             .err()
             .unwrap_or(nix::errno::Errno::UnknownErrno);

@@ -171,11 +171,11 @@ impl Capture {
                         Err(_) => break,
                     };
                     let before = total.fetch_add(n as u64, Ordering::SeqCst);
-                    if before >= cap {
-                        continue;
+                    let room = cap.saturating_sub(before).min(n as u64) as usize;
+                    if room > 0 {
+                        let _ = out.write_all(&buf[..room]);
                     }
-                    let room = (cap - before).min(n as u64) as usize;
-                    let _ = out.write_all(&buf[..room]);
+                    // Any byte past the cap ends the command (once).
                     if room < n && !exceeded.swap(true, Ordering::SeqCst) {
                         pidfd.kill();
                     }

@@ -181,10 +181,14 @@ impl Invocation {
 /// run fails half-way).
 struct Bundle {
     dir: PathBuf,
+    rootfs: PathBuf,
 }
 
 impl Bundle {
-    fn new(root: &Path, id: &str) -> Result<Self, SandboxError> {
+    /// `mapped_root`: the container's root is another uid (user namespace),
+    /// which must be able to reach the rootfs: it then lives in the system
+    /// temp dir (0755) instead of under the state root (0700).
+    fn new(root: &Path, id: &str, mapped_root: Option<(u32, u32)>) -> Result<Self, SandboxError> {
         let base = root.join(".sandbox");
         fs::DirBuilder::new()
             .recursive(true)
@@ -196,16 +200,26 @@ impl Bundle {
             .mode(0o700)
             .create(&dir)
             .map_err(|e| io(format!("bundle {}", dir.display()), e))?;
-        let b = Bundle { dir };
+        let rootfs = if mapped_root.is_some() {
+            std::env::temp_dir().join(format!("{id}.rootfs"))
+        } else {
+            dir.join("rootfs")
+        };
+        let b = Bundle { dir, rootfs };
         fs::DirBuilder::new()
             .mode(0o755)
-            .create(b.rootfs())
-            .map_err(|e| io("rootfs", e))?;
+            .create(&b.rootfs)
+            .map_err(|e| io(format!("rootfs {}", b.rootfs.display()), e))?;
+        if let Some((uid, gid)) = mapped_root {
+            // The mapped root creates the mount points in it.
+            std::os::unix::fs::chown(&b.rootfs, Some(uid), Some(gid))
+                .map_err(|e| io(format!("rootfs {}", b.rootfs.display()), e))?;
+        }
         Ok(b)
     }
 
     fn rootfs(&self) -> PathBuf {
-        self.dir.join("rootfs")
+        self.rootfs.clone()
     }
 }
 
@@ -213,6 +227,7 @@ impl Drop for Bundle {
     fn drop(&mut self) {
         // Only an empty rootfs dir with symlinks and config.json live here;
         // nothing is mounted on it outside the container's mount namespace.
+        let _ = fs::remove_dir_all(&self.rootfs);
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
@@ -281,7 +296,23 @@ pub fn exec(rt: &Runtime, req: &Request) -> Result<i32, SandboxError> {
         }
     }
     let id = unique_id();
-    let bundle = Bundle::new(&rt.root, &id)?;
+    // With a user namespace: the host uid/gid the container's root maps to.
+    let mapped_root = resolved
+        .policy
+        .namespaces
+        .as_ref()
+        .filter(|n| n.user == Some(true))
+        .map(|n| {
+            let host = |m: &Option<Vec<crate::policy::model::IdMap>>, own: u32| {
+                m.iter()
+                    .flatten()
+                    .find(|e| e.container == 0)
+                    .map(|e| e.host)
+                    .unwrap_or(own)
+            };
+            (host(&n.uid_map, inv.uid), host(&n.gid_map, inv.gid))
+        });
+    let bundle = Bundle::new(&rt.root, &id, mapped_root)?;
     let built = build_spec(req, &inv, &resolved, bundle.rootfs())?;
     for (name, target) in &built.symlinks {
         std::os::unix::fs::symlink(target, bundle.rootfs().join(name))
@@ -299,7 +330,14 @@ pub fn exec(rt: &Runtime, req: &Request) -> Result<i32, SandboxError> {
         loopback: built.loopback,
         output_cap: limits.output.map(|s| s.0),
     };
-    let outcome = rt.run_sandboxed(&id, &bundle.dir, &spec, &opts)?;
+    let mut outcome = rt.run_sandboxed(&id, &bundle.dir, &spec, &opts)?;
+    // The sandbox's init (executor.rs) reports a command killed by signal N
+    // as exit status 128+N.
+    if let Exit::Code(c) = outcome.exit
+        && (129..=128 + 64).contains(&c)
+    {
+        outcome.exit = Exit::Signal(c - 128);
+    }
     drop(bundle);
     let report = Report::new(req, &resolved, &outcome, started.elapsed(), &degraded);
     if let Some(path) = &req.report {

@@ -180,9 +180,18 @@ pub fn build(policy: &Layer, ctx: &Context) -> Result<Built, SpecError> {
         .unwrap_or(NetworkMode::None);
     check_namespaces(&ns, mode)?;
 
+    if fs.minimal_dev == Some(false) {
+        // The host's /dev cannot be bound: libcontainer 0.7 then fails to
+        // create /dev/fd, /dev/stdin... over the existing ones (EEXIST).
+        return Err(invalid(
+            "filesystem.minimal_dev",
+            "false is not supported by this build (libcontainer 0.7 cannot set up the host's /dev); the command gets the minimal /dev",
+        ));
+    }
     let host_root = fs.root.as_deref().unwrap_or("host") == "host";
     let (root_path, symlinks, mut mounts) = if host_root {
-        let (m, s) = host_mounts(ctx, fs.private_tmp != Some(false));
+        let hidden = expand_rules(fs.hidden.as_ref(), "filesystem.hidden", ctx)?;
+        let (m, s) = host_mounts(ctx, fs.private_tmp != Some(false), &hidden);
         (ctx.rootfs.clone(), s, m)
     } else {
         let r = fs.root.clone().unwrap_or_default();
@@ -254,6 +263,13 @@ pub fn build(policy: &Layer, ctx: &Context) -> Result<Built, SpecError> {
         let text = landlock::to_annotation(l).map_err(|e| SpecError::Build(e.to_string()))?;
         annotations.insert(landlock::ANNOTATION.into(), json!(text));
     }
+    // The command is not pid 1: a small init (executor.rs) forwards signals
+    // and reaps, so SIGTERM, SIGXCPU and SIGXFSZ act on it as usual (the
+    // kernel drops unhandled signals to a namespace's init).
+    annotations.insert(
+        crate::runtime::executor::INIT_ANNOTATION.into(),
+        json!("true"),
+    );
     annotations.insert(
         "io.cagebox.preset".into(),
         json!(policy.extends.clone().unwrap_or_default()),
@@ -289,8 +305,8 @@ fn check_namespaces(ns: &model::Namespaces, mode: NetworkMode) -> Result<(), Spe
         (Some(false), NetworkMode::None | NetworkMode::Loopback) => Err(invalid(
             "namespaces.net",
             format!(
-                "false contradicts network.mode = {:?} (which needs its own network namespace)",
-                mode
+                "false contradicts network.mode = {} (which needs its own network namespace)",
+                serde_json::to_string(&mode).unwrap_or_default()
             ),
         )),
         (Some(true), NetworkMode::Host) => Err(invalid(
@@ -304,14 +320,22 @@ fn check_namespaces(ns: &model::Namespaces, mode: NetworkMode) -> Result<(), Spe
 /// Every top-level directory of the host, recursively read-only, except the
 /// ones that get their own mounts. `rro` (mount_setattr with AT_RECURSIVE)
 /// also covers mounts below, such as a separate /home or /work.
-fn host_mounts(ctx: &Context, private_tmp: bool) -> (Vec<Value>, Vec<(String, PathBuf)>) {
+/// A top-level directory that is hidden as a whole is not bound at all: its
+/// empty mount point in the rootfs takes the hiding tmpfs (cheaper, and a
+/// mapped root that cannot open the host's /root can still mount on it).
+fn host_mounts(
+    ctx: &Context,
+    private_tmp: bool,
+    hidden: &[PathBuf],
+) -> (Vec<Value>, Vec<(String, PathBuf)>) {
     let mut mounts = vec![];
     let mut links = vec![];
     let mut top = ctx.host.top_level();
     top.sort();
     for (name, kind) in top {
-        let own_mount = SYSTEM_TOP.contains(&name.as_str()) && (name != "tmp" || private_tmp);
         let path = Path::new("/").join(&name);
+        let own_mount = (SYSTEM_TOP.contains(&name.as_str()) && (name != "tmp" || private_tmp))
+            || hidden.contains(&path);
         match kind {
             PathKind::Dir if !own_mount => mounts.push(bind(&path, &path, &["rro", "rprivate"])),
             PathKind::Symlink => {
@@ -345,8 +369,6 @@ fn system_mounts(fs: &model::Filesystem, ns: &model::Namespaces, host_root: bool
         if ns.ipc != Some(false) {
             m.push(json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}));
         }
-    } else {
-        m.push(bind(Path::new("/dev"), Path::new("/dev"), &["rprivate"]));
     }
     if host_root {
         m.push(bind(

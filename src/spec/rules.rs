@@ -91,30 +91,10 @@ pub fn add(
         }
         if r.action != RuleAction::Allow {
             for name in &r.syscalls {
-                if take_unconditional_allow(&mut syscalls, name) {
-                    match r.args.as_slice() {
-                        [] => {}
-                        [a] => {
-                            let Some(c) = complement(a.op) else {
-                                return Err(SpecError::Invalid {
-                                    key,
-                                    msg: format!(
-                                        "{name}: a masked_eq deny on an allowed syscall has no exact seccomp form"
-                                    ),
-                                });
-                            };
-                            syscalls.push(json!({"names": [name], "action": "SCMP_ACT_ALLOW", "args": [arg_json(a.index, c, a.value, a.value_two)]}));
-                        }
-                        _ => {
-                            return Err(SpecError::Invalid {
-                                key,
-                                msg: format!(
-                                    "{name}: a deny rule with several argument conditions on a syscall the profile allows has no exact seccomp form; split it into one rule per condition"
-                                ),
-                            });
-                        }
-                    }
-                }
+                narrow_allows(&mut syscalls, name, &r.args).map_err(|msg| SpecError::Invalid {
+                    key: key.clone(),
+                    msg: format!("{name}: {msg}"),
+                })?;
             }
         }
         syscalls.push(entry);
@@ -124,20 +104,114 @@ pub fn add(
     Ok(())
 }
 
-/// Removes `name` from rules that allow it without conditions; true if any did.
-fn take_unconditional_allow(syscalls: &mut Vec<Value>, name: &str) -> bool {
-    let mut found = false;
-    for s in syscalls.iter_mut() {
-        let unconditional = s["args"].as_array().is_none_or(|a| a.is_empty());
-        if s["action"] != "SCMP_ACT_ALLOW" || !unconditional {
+/// Does the condition `op value (value_two)` hold for argument value `x`?
+fn holds(op: ArgOp, value: u64, value_two: Option<u64>, x: u64) -> bool {
+    match op {
+        ArgOp::Eq => x == value,
+        ArgOp::Ne => x != value,
+        ArgOp::Lt => x < value,
+        ArgOp::Le => x <= value,
+        ArgOp::Gt => x > value,
+        ArgOp::Ge => x >= value,
+        ArgOp::MaskedEq => x & value == value_two.unwrap_or(0),
+    }
+}
+
+fn op_from_name(s: &str) -> Option<ArgOp> {
+    Some(match s {
+        "SCMP_CMP_EQ" => ArgOp::Eq,
+        "SCMP_CMP_NE" => ArgOp::Ne,
+        "SCMP_CMP_LT" => ArgOp::Lt,
+        "SCMP_CMP_LE" => ArgOp::Le,
+        "SCMP_CMP_GT" => ArgOp::Gt,
+        "SCMP_CMP_GE" => ArgOp::Ge,
+        "SCMP_CMP_MASKED_EQ" => ArgOp::MaskedEq,
+        _ => return None,
+    })
+}
+
+/// Makes every allow rule for `name` exclude what the deny conditions
+/// `deny` match, exactly, or explains why that has no seccomp form.
+/// (libseccomp lets an overlapping allow win, and takes at most one
+/// comparison per argument in a rule.)
+fn narrow_allows(
+    syscalls: &mut Vec<Value>,
+    name: &str,
+    deny: &[crate::policy::model::ArgFilter],
+) -> Result<(), String> {
+    let mut out: Vec<Value> = Vec::with_capacity(syscalls.len());
+    for s in syscalls.drain(..) {
+        let names: Vec<Value> = s["names"].as_array().cloned().unwrap_or_default();
+        let allows_it = s["action"] == "SCMP_ACT_ALLOW" && names.iter().any(|n| n == name);
+        if !allows_it {
+            out.push(s);
             continue;
         }
-        if let Some(names) = s["names"].as_array_mut() {
-            let before = names.len();
-            names.retain(|n| n != name);
-            found |= names.len() != before;
+        // Split `name` out of a shared rule so only its copy changes.
+        let rest: Vec<Value> = names.into_iter().filter(|n| n != name).collect();
+        if !rest.is_empty() {
+            let mut other = s.clone();
+            other["names"] = Value::Array(rest);
+            out.push(other);
+        }
+        let mut mine = s;
+        mine["names"] = json!([name]);
+        let conds: Vec<Value> = mine["args"].as_array().cloned().unwrap_or_default();
+        match deny {
+            // An unconditional deny: the allow goes.
+            [] => {}
+            [d] => {
+                let same: Vec<&Value> = conds
+                    .iter()
+                    .filter(|c| c["index"] == json!(d.index))
+                    .collect();
+                match same.as_slice() {
+                    [] => {
+                        let Some(c) = complement(d.op) else {
+                            return Err(
+                                "a masked_eq deny next to an allow rule has no exact seccomp form"
+                                    .into(),
+                            );
+                        };
+                        let mut args = conds.clone();
+                        args.push(arg_json(d.index, c, d.value, d.value_two));
+                        mine["args"] = Value::Array(args);
+                        out.push(mine);
+                    }
+                    [c] if op_from_name(c["op"].as_str().unwrap_or("")) == Some(ArgOp::Eq) => {
+                        // The allow is for one value: keep it unless the deny matches it.
+                        let x = c["value"].as_u64().unwrap_or(0);
+                        if !holds(d.op, d.value, d.value_two, x) {
+                            out.push(mine);
+                        }
+                    }
+                    // A deny of one value the allow's condition already
+                    // excludes leaves the allow as it is.
+                    [c] if d.op == ArgOp::Eq
+                        && op_from_name(c["op"].as_str().unwrap_or("")).is_some_and(|op| {
+                            !holds(
+                                op,
+                                c["value"].as_u64().unwrap_or(0),
+                                c["valueTwo"].as_u64(),
+                                d.value,
+                            )
+                        }) =>
+                    {
+                        out.push(mine);
+                    }
+                    _ => {
+                        return Err(format!(
+                            "the profile allows it under a condition on argument {} that cannot be combined exactly with this deny (libseccomp takes one comparison per argument); use seccomp.preset = \"strict\" or \"unconfined\" with this rule",
+                            d.index
+                        ));
+                    }
+                }
+            }
+            _ => {
+                return Err("a deny rule with several argument conditions on a syscall the profile allows has no exact seccomp form; split it into one rule per condition".into());
+            }
         }
     }
-    syscalls.retain(|s| s["names"].as_array().is_none_or(|n| !n.is_empty()));
-    found
+    *syscalls = out;
+    Ok(())
 }

@@ -198,6 +198,8 @@ const AF_INET: u64 = libc::AF_INET as u64;
 const AF_INET6: u64 = libc::AF_INET6 as u64;
 const AF_NETLINK: u64 = libc::AF_NETLINK as u64;
 const NETLINK_AUDIT: u64 = libc::NETLINK_AUDIT as u64;
+/// The highest address family Linux knows (AF_MAX - 1 on 6.x kernels).
+const LAST_FAMILY: u64 = 45;
 /// CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER
 /// | CLONE_NEWPID | CLONE_NEWNET (Docker's clone rule uses the same mask).
 const CLONE_NAMESPACES: u64 = 0x7E02_0000;
@@ -206,7 +208,9 @@ const CLONE_NAMESPACES: u64 = 0x7E02_0000;
 const IO_URING: &[&str] = &["io_uring_setup", "io_uring_enter", "io_uring_register"];
 
 use LinuxSeccompAction::{ScmpActAllow as ALLOW, ScmpActErrno as ERRNO};
-use LinuxSeccompOperator::{ScmpCmpEq as EQ, ScmpCmpMaskedEq as MASKED_EQ, ScmpCmpNe as NE};
+use LinuxSeccompOperator::{
+    ScmpCmpEq as EQ, ScmpCmpGt as GT, ScmpCmpMaskedEq as MASKED_EQ, ScmpCmpNe as NE,
+};
 
 /// The profile for `preset`; syscalls not listed fail with `errno` (errnoRet) when
 /// `kill` is false, or kill the process (SCMP_ACT_KILL_PROCESS) when `kill` is true.
@@ -336,20 +340,30 @@ fn default_rules() -> Option<Vec<LinuxSyscall>> {
         rules.push(rule(&["personality"], ALLOW, None, vec![arg(0, EQ, *v)?]));
     }
     // podman without CAP_AUDIT_WRITE: NETLINK_AUDIT sockets fail as if the
-    // kernel had no audit, every other socket is allowed.
+    // kernel had no audit, every other socket is allowed. podman writes the
+    // allow as `arg2 != NETLINK_AUDIT` or `arg0 != AF_NETLINK`; here it is
+    // one rule per family (and one for values past the last family), the
+    // same set, so a policy's deny rule on socket's family can be combined
+    // with it exactly (spec/rules.rs: libseccomp takes one comparison per
+    // argument and lets an overlapping allow win).
     let audit = vec![arg(0, EQ, AF_NETLINK)?, arg(2, EQ, NETLINK_AUDIT)?];
     rules.push(rule(&["socket"], ERRNO, Some(libc::EINVAL as u32), audit));
     rules.push(rule(
         &["socket"],
         ALLOW,
         None,
-        vec![arg(2, NE, NETLINK_AUDIT)?],
+        vec![arg(0, EQ, AF_NETLINK)?, arg(2, NE, NETLINK_AUDIT)?],
     ));
+    for family in 0..=LAST_FAMILY {
+        if family != AF_NETLINK {
+            rules.push(rule(&["socket"], ALLOW, None, vec![arg(0, EQ, family)?]));
+        }
+    }
     rules.push(rule(
         &["socket"],
         ALLOW,
         None,
-        vec![arg(0, NE, AF_NETLINK)?],
+        vec![arg(0, GT, LAST_FAMILY)?],
     ));
     Some(rules)
 }
