@@ -212,6 +212,21 @@ P() { echo "$T/policy.toml"; }
 	[ "$status" -eq 126 ] || fail "status $status (want 126, like podman for a command that cannot be executed)"
 }
 
+@test "filesystem.no_exec: deny: a no_exec path under the hidden home is exposed read-only, never writable" {
+	mkdir -p "$HOME/tools"
+	echo host-content >"$HOME/tools/file"
+	cat >"$(P)" <<-'EOF'
+		version = 1
+		[filesystem]
+		no_exec = ["{home}/tools"]
+	EOF
+	run --separate-stderr cbx_exec --policy "$(P)" -- sh -c 'cat "$HOME/tools/file"; (echo x > "$HOME/tools/new") 2>/dev/null || echo write-denied'
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	assert_contains "$output" "host-content"
+	assert_contains "$output" "write-denied"
+	[ ! -e "$HOME/tools/new" ] || fail "the sandbox wrote into the host's hidden home"
+}
+
 @test "filesystem.no_exec: allow: the same program runs outside the no_exec path" {
 	mkdir -p "$PROJECT/bin"
 	printf '#!/bin/sh\necho ran\n' >"$PROJECT/hello.sh"
@@ -1456,6 +1471,65 @@ no_bfq() {
 	! grep -qs '\[bfq\]' /sys/block/*/queue/scheduler
 }
 
+# The whole disk the project lives on, as MAJOR:MINOR (blkio throttling
+# takes disks, not partitions); empty when it is not a plain disk.
+project_disk() {
+	local hex major minor
+	hex=$(stat -c %D "$PROJECT")
+	major=$((0x$hex >> 8))
+	minor=$((0x$hex & 0xff))
+	[ -e "/sys/dev/block/$major:$minor" ] || return 0
+	[ -e "/sys/dev/block/$major:$minor/partition" ] && return 0
+	echo "$major:$minor"
+}
+
+# Milliseconds a direct-IO read of the 4M file "big" takes under `read_bps`.
+timed_direct_read() {
+	cat >"$(P)" <<-EOF
+		version = 1
+		[[limits.io]]
+		device = "$1"
+		read_bps = "$2"
+	EOF
+	run --separate-stderr cbx_exec --policy "$(P)" -- sh -c \
+		's=$(date +%s%N); dd if=big of=/dev/null bs=64k iflag=direct 2>/dev/null || echo dd-failed; e=$(date +%s%N); echo "ms=$(( (e - s) / 1000000 ))"'
+	[ "$status" -eq 0 ] || fail "status $status: $output $stderr"
+	assert_not_contains "$output" dd-failed
+	sed -n 's/^ms=//p' <<<"$output"
+}
+
+@test "limits.io: deny: read_bps = 1M throttles a 4M direct read of the project's disk to >= 2 s" {
+	local disk ms
+	disk=$(project_disk)
+	[ -n "$disk" ] || skip "the project is not on a whole block device (stat -c %D $PROJECT)"
+	head -c 4M /dev/urandom >big
+	sync
+	ms=$(timed_direct_read "$disk" 1M)
+	[ "$ms" -ge 2000 ] || fail "4M read in ${ms} ms at 1M/s"
+}
+
+@test "limits.io: allow: read_bps = 1G leaves the same read fast (< 2 s)" {
+	local disk ms
+	disk=$(project_disk)
+	[ -n "$disk" ] || skip "the project is not on a whole block device (stat -c %D $PROJECT)"
+	head -c 4M /dev/urandom >big
+	sync
+	ms=$(timed_direct_read "$disk" 1G)
+	[ "$ms" -lt 2000 ] || fail "4M read in ${ms} ms at 1G/s"
+}
+
+@test "limits.io: deny: a device that is not MAJOR:MINOR is refused naming limits.io[0].device" {
+	cat >"$(P)" <<-'EOF'
+		version = 1
+		[[limits.io]]
+		device = "/dev/vda"
+		read_bps = "1M"
+	EOF
+	run --separate-stderr cbx_exec --policy "$(P)" -- true
+	[ "$status" -eq 125 ] || fail "status $status: $stderr"
+	assert_contains "$stderr" "limits.io[0].device"
+}
+
 @test "limits.io_weight: deny: refused on this machine (no active bfq): exit 125 naming limits.io_weight" {
 	no_bfq || skip "a block device runs bfq here: io_weight is enforceable"
 	cat >"$(P)" <<-'EOF'
@@ -1910,6 +1984,27 @@ bad_policy() {
 	[ "$status" -eq 125 ] || fail "status $status: $output $stderr"
 	assert_not_contains "$output" "ran"
 	assert_contains "$stderr" "$T/bad.toml"
+	assert_state_root_clean
+}
+
+@test "bad policy: deny: [packages] and network.allow are refused (not silently ignored)" {
+	cat >"$(P)" <<-'EOF'
+		version = 1
+		[packages."left-pad"]
+		[packages."left-pad".limits]
+		pids = 10
+	EOF
+	run --separate-stderr cbx_exec --policy "$(P)" -- true
+	[ "$status" -eq 125 ] || fail "status $status: $stderr"
+	assert_contains "$stderr" 'packages."left-pad"'
+	cat >"$(P)" <<-'EOF'
+		version = 1
+		[network]
+		allow = ["registry.npmjs.org:443"]
+	EOF
+	run --separate-stderr cbx_exec --policy "$(P)" -- true
+	[ "$status" -eq 125 ] || fail "status $status: $stderr"
+	assert_contains "$stderr" "network.allow"
 	assert_state_root_clean
 }
 

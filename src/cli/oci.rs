@@ -19,7 +19,7 @@ pub enum OciCommand {
     Start(IdArg),
     /// Create and start a container; in the foreground unless --detach
     Run(Run),
-    /// Run a new process inside a running container
+    /// Run a new process inside a running container (or, as `cagebox exec [POLICY FLAGS] -- CMD`, run CMD as a sandboxed short-lived container; its flags: `cagebox exec --preset default --help`)
     Exec(Exec),
     /// Send a signal to the container's init process (or all processes with --all)
     Kill(Kill),

@@ -262,7 +262,7 @@ pub fn merge(base: &Layer, over: &Layer, source: &str) -> (Layer, Vec<String>) {
             io: m.min("degrade.io", b.io.or(Some(DegradeMode::Fail)), o.io),
             cgroup_namespace: m.min(
                 "degrade.cgroup_namespace",
-                b.cgroup_namespace,
+                b.cgroup_namespace.or(Some(DegradeMode::Fail)),
                 o.cgroup_namespace,
             ),
             user_namespace: m.min(

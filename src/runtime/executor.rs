@@ -82,7 +82,17 @@ fn run_init() {
             Ok(sig) => {
                 let _ = nix::sys::signal::kill(child, sig);
             }
-            Err(_) => {}
+            // A policy whose filter denies rt_sigtimedwait: no forwarding,
+            // but still wait for the command instead of spinning.
+            Err(_) => {
+                let code = match waitpid(child, None) {
+                    Ok(WaitStatus::Exited(_, code)) => code,
+                    Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
+                    _ => 126,
+                };
+                // SAFETY: _exit ends this process; nothing runs after it.
+                unsafe { libc::_exit(code) }
+            }
         }
     }
 }

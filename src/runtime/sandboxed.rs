@@ -66,6 +66,18 @@ impl PidFd {
         })))
     }
 
+    /// Waits (up to `limit`) until the process has exited. For the init of
+    /// a pid namespace that means every process in it is gone.
+    fn wait_exit(&self, limit: Duration) {
+        use std::os::fd::AsFd;
+        let mut fds = [nix::poll::PollFd::new(
+            self.0.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let ms = u16::try_from(limit.as_millis()).unwrap_or(u16::MAX);
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms));
+    }
+
     fn kill(&self) {
         // SAFETY: pidfd_send_signal on a pidfd we own, no siginfo, no flags.
         unsafe {
@@ -175,9 +187,14 @@ impl Capture {
                     if room > 0 {
                         let _ = out.write_all(&buf[..room]);
                     }
-                    // Any byte past the cap ends the command (once).
-                    if room < n && !exceeded.swap(true, Ordering::SeqCst) {
-                        pidfd.kill();
+                    // Any byte past the cap ends the command. Stop reading
+                    // until it is gone, so a writer blocked on the full pipe
+                    // cannot go on while the kill lands; then drain.
+                    if room < n {
+                        if !exceeded.swap(true, Ordering::SeqCst) {
+                            pidfd.kill();
+                        }
+                        pidfd.wait_exit(Duration::from_secs(10));
                     }
                 }
             }));

@@ -185,7 +185,7 @@ pub fn build(policy: &Layer, ctx: &Context) -> Result<Built, SpecError> {
         // create /dev/fd, /dev/stdin... over the existing ones (EEXIST).
         return Err(invalid(
             "filesystem.minimal_dev",
-            "false is not supported by this build (libcontainer 0.7 cannot set up the host's /dev); the command gets the minimal /dev",
+            "false is not supported by this build (libcontainer 0.7 cannot set up the host's /dev); remove it to run with the minimal /dev",
         ));
     }
     let host_root = fs.root.as_deref().unwrap_or("host") == "host";
@@ -395,8 +395,9 @@ enum Rule {
 }
 
 /// The policy's path rules as mounts (and hidden files as maskedPaths).
-/// Is `p` writable by the rules above it: the deepest read_write or
-/// read_only rule that contains it (no_exec rules do not decide).
+/// Is `p` writable by the rules above it: the deepest read_write,
+/// read_only or hidden rule that contains it decides (no_exec rules do
+/// not). Under a hidden directory the host's files are exposed read-only.
 fn writable_by_rules(rules: &[(usize, Rule, PathBuf)], p: &Path) -> bool {
     rules
         .iter()
@@ -404,7 +405,7 @@ fn writable_by_rules(rules: &[(usize, Rule, PathBuf)], p: &Path) -> bool {
             matches!(r, Rule::ReadWrite | Rule::ReadOnly | Rule::Hidden) && p.starts_with(q)
         })
         .max_by_key(|(d, r, _)| (*d, *r))
-        .is_some_and(|(_, r, _)| matches!(r, Rule::ReadWrite | Rule::Hidden))
+        .is_some_and(|(_, r, _)| *r == Rule::ReadWrite)
 }
 
 /// `owner`: uid/gid the process runs as (hidden directories belong to it).

@@ -131,8 +131,17 @@ pub fn narrow(spec: &Spec, policy: &Layer) -> Result<Narrowed, SpecError> {
         min_i64(&mut res["memory"]["limit"], m.0 as i64);
         min_i64(
             &mut res["memory"]["swap"],
-            l.memory_swap.unwrap_or(m).0 as i64,
+            l.memory_swap.unwrap_or(m).max(m).0 as i64,
         );
+        // memory+swap below memory is invalid for the kernel.
+        let limit = res["memory"]["limit"].as_i64().unwrap_or(-1);
+        if limit >= 0
+            && res["memory"]["swap"]
+                .as_i64()
+                .is_some_and(|s| s >= 0 && s < limit)
+        {
+            res["memory"]["swap"] = json!(limit);
+        }
     }
     if let Some(c) = l.cpus {
         let period = res["cpu"]["period"]
