@@ -1987,16 +1987,7 @@ bad_policy() {
 	assert_state_root_clean
 }
 
-@test "bad policy: deny: [packages] and network.allow are refused (not silently ignored)" {
-	cat >"$(P)" <<-'EOF'
-		version = 1
-		[packages."left-pad"]
-		[packages."left-pad".limits]
-		pids = 10
-	EOF
-	run --separate-stderr cbx_exec --policy "$(P)" -- true
-	[ "$status" -eq 125 ] || fail "status $status: $stderr"
-	assert_contains "$stderr" 'packages."left-pad"'
+@test "bad policy: deny: network.allow is refused (not silently ignored)" {
 	cat >"$(P)" <<-'EOF'
 		version = 1
 		[network]
@@ -2005,6 +1996,65 @@ bad_policy() {
 	run --separate-stderr cbx_exec --policy "$(P)" -- true
 	[ "$status" -eq 125 ] || fail "status $status: $stderr"
 	assert_contains "$stderr" "network.allow"
+	assert_state_root_clean
+}
+
+# The pids.max of the running sandbox, read from the host while it sleeps.
+pids_max_for() {
+	sh -c 'echo $$ >>"$0"; exec "$@"' "$CBX_PIDS" "$RUNTIME" --root "$STATE" exec "$@" -- sleep 2 </dev/null >/dev/null 2>&1 3>&- &
+	local pid=$! i v=""
+	for i in $(seq 1 30); do
+		v=$(cat /sys/fs/cgroup/pids/cagebox-exec-"$pid"-*/pids.max 2>/dev/null || cat /sys/fs/cgroup/cagebox-exec-"$pid"-*/pids.max 2>/dev/null) && [ -n "$v" ] && break
+		sleep 0.1
+	done
+	wait "$pid"
+	echo "$v"
+}
+
+@test "packages: allow: --package NAME[@VERSION] applies the project's [packages] overrides, strictest wins" {
+	cat >cagebox.toml <<-'EOF'
+		version = 1
+		[packages."esbuild".limits]
+		pids = 50
+		[packages."esbuild@0.19.0".limits]
+		pids = 20
+		[packages."greedy".limits]
+		pids = 5000
+	EOF
+	assert_eq "$(pids_max_for)" 1024
+	assert_eq "$(pids_max_for --package esbuild)" 50
+	assert_eq "$(pids_max_for --package esbuild@0.19.0)" 20
+	assert_eq "$(pids_max_for --package esbuild@0.20.1)" 50
+	# Wider than the preset without a widen: ignored, with a warning.
+	run --separate-stderr cbx_exec --package greedy -- true
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	assert_contains "$stderr" 'packages."greedy": limits.pids = 5000 ignored'
+
+}
+
+@test "packages: allow: a package table widens with its own [widen] and the reason reaches the report" {
+	cat >cagebox.toml <<-'EOF'
+		version = 1
+		[packages."sharp".widen]
+		"limits.pids" = "node-gyp runs many compilers"
+		[packages."sharp".limits]
+		pids = 4000
+	EOF
+	assert_eq "$(pids_max_for --package sharp)" 4000
+	run --separate-stderr cbx_exec --package sharp --report "$T/report.json" -- true
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	assert_eq "$(jq -r '.widened["limits.pids"]' "$T/report.json")" "node-gyp runs many compilers"
+}
+
+@test "packages: deny: a package table cannot set version, extends or nested packages" {
+	cat >"$(P)" <<-'EOF'
+		version = 1
+		[packages."x"]
+		extends = "run-file"
+	EOF
+	run --separate-stderr cbx_exec --policy "$(P)" -- true
+	[ "$status" -eq 125 ] || fail "status $status: $stderr"
+	assert_contains "$stderr" 'packages."x"'
 	assert_state_root_clean
 }
 

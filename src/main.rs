@@ -29,11 +29,19 @@ fn sandbox_main() -> ExitCode {
     let SandboxCommand::Exec(e) = cli.command;
     let run = || -> Result<i32> {
         let layer = e.layer().map_err(anyhow::Error::msg)?;
+        let package_id = match &e.package {
+            Some(p) => Some(
+                p.parse::<cagebox::policy::PackageId>()
+                    .map_err(|m| anyhow::anyhow!("--package {m}"))?,
+            ),
+            None => None,
+        };
         let req = sandbox::Request {
             policy_file: e.policy.policy.clone(),
             preset: e.policy.preset.clone(),
             project: e.policy.project.clone(),
-            package: None,
+            package: e.package_dir.clone(),
+            package_id,
             cli: Some(layer),
             args: e.command.clone(),
             report: e.report.clone(),

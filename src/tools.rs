@@ -33,7 +33,10 @@ pub fn spec_json(req: &Request) -> Result<String> {
         eprintln!("cagebox: warning: {n}");
     }
     let built = sandbox::build_spec(req, &inv, &r, PathBuf::from("rootfs"))?;
-    Ok(serde_json::to_string_pretty(&built.spec)?)
+    // Through a Value: its maps are sorted, so the output is stable (the
+    // spec's annotations are a HashMap).
+    let value = serde_json::to_value(&built.spec)?;
+    Ok(serde_json::to_string_pretty(&value)?)
 }
 
 fn print_decision(d: &Decision) -> i32 {

@@ -46,6 +46,8 @@ const SANDBOX_FLAGS: &[&str] = &[
     "--ro",
     "--rw",
     "--report",
+    "--package",
+    "--package-dir",
 ];
 
 const GLOBAL_VALUE_FLAGS: &[&str] = &["--root", "--log", "--log-format", "--rootless", "--criu"];
@@ -159,6 +161,13 @@ pub struct SandboxExec {
     /// Write a JSON report of the run to FILE
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// The package the command runs for (NAME or NAME@VERSION): applies the
+    /// policy files' [packages."NAME"] and [packages."NAME@VERSION"] tables
+    #[arg(long)]
+    pub package: Option<String>,
+    /// The package's directory, for {package} (default: the project)
+    #[arg(long)]
+    pub package_dir: Option<PathBuf>,
     /// The command and its arguments (after --)
     #[arg(last = true, required = true)]
     pub command: Vec<String>,

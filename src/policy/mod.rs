@@ -157,14 +157,15 @@ fn validate_layer(layer: &Layer, file: &str, top: bool) -> Result<(), PolicyErro
     if let Some(s) = &layer.seccomp {
         validate_seccomp(s, file)?;
     }
-    if let Some(name) = layer.packages.keys().next() {
-        // Reserved for the package-manager wrappers; accepting it now would
-        // be a setting that silently does nothing.
-        return Err(invalid(
-            file,
-            &format!("packages.{name:?}"),
-            "per-package overrides are not supported yet (they come with `cagebox npm`)".into(),
-        ));
+    for (name, pkg) in &layer.packages {
+        if name.is_empty() || name.ends_with('@') {
+            return Err(invalid(
+                file,
+                &format!("packages.{name:?}"),
+                "expected a package name, or NAME@VERSION".into(),
+            ));
+        }
+        validate_layer(pkg, &format!("{file}: packages.{name:?}"), false)?;
     }
     Ok(())
 }
@@ -341,9 +342,46 @@ pub struct Resolved {
     pub origin: Vec<String>,
 }
 
+/// A package a command runs for (`cagebox exec --package NAME[@VERSION]`),
+/// choosing the `[packages."NAME"]` and `[packages."NAME@VERSION"]` tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageId {
+    pub name: String,
+    pub version: Option<String>,
+}
+
+impl std::str::FromStr for PackageId {
+    type Err = String;
+    /// `name`, `name@1.2.3`, `@scope/name@1.2.3` (a leading @ is a scope).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, version) = match s[1.min(s.len())..].rfind('@') {
+            Some(i) => (&s[..i + 1], Some(&s[i + 2..])),
+            None => (s, None),
+        };
+        if name.is_empty() || version.is_some_and(str::is_empty) {
+            return Err(format!("{s:?}: expected NAME or NAME@VERSION"));
+        }
+        Ok(PackageId {
+            name: name.to_string(),
+            version: version.map(str::to_string),
+        })
+    }
+}
+
 /// Merges `sources` over their base preset: `preset` if given, else the
 /// first `extends` among the sources, else "default".
 pub fn resolve(preset_name: Option<&str>, sources: Vec<Source>) -> Result<Resolved, PolicyError> {
+    resolve_for(preset_name, sources, None)
+}
+
+/// `resolve`, with each source's overrides for `package` merged right after
+/// that source: `[packages."NAME"]`, then `[packages."NAME@VERSION"]`
+/// (strictest wins there too; a package table widens with its own [widen]).
+pub fn resolve_for(
+    preset_name: Option<&str>,
+    sources: Vec<Source>,
+    package: Option<&PackageId>,
+) -> Result<Resolved, PolicyError> {
     let base_name = preset_name
         .map(str::to_string)
         .or_else(|| sources.iter().find_map(|s| s.layer.extends.clone()))
@@ -363,8 +401,25 @@ pub fn resolve(preset_name: Option<&str>, sources: Vec<Source>) -> Result<Resolv
         let (merged, n) = merge::merge(&policy, &s.layer, &s.name);
         policy = merged;
         notes.extend(n);
+        if let Some(p) = package {
+            let mut keys = vec![p.name.clone()];
+            if let Some(v) = &p.version {
+                keys.push(format!("{}@{v}", p.name));
+            }
+            for key in keys {
+                if let Some(over) = s.layer.packages.get(&key) {
+                    let name = format!("{}: packages.{key:?}", s.name);
+                    let (merged, n) = merge::merge(&policy, over, &name);
+                    policy = merged;
+                    notes.extend(n);
+                    origin.push(name);
+                }
+            }
+        }
         origin.push(s.name);
     }
+    // Overrides are applied; the merged policy does not carry them on.
+    policy.packages.clear();
     policy.extends = Some(base_name);
     Ok(Resolved {
         policy,
@@ -446,6 +501,51 @@ mod tests {
         .unwrap();
         assert_eq!(r.policy.extends.as_deref(), Some("run-file"));
         assert_eq!(r.policy.limits.unwrap().pids, Some(10));
+    }
+
+    #[test]
+    fn package_overrides_merge_after_their_file() {
+        let l = parse(
+            "version = 1\n[limits]\npids = 100\n\
+             [packages.\"esbuild\".limits]\npids = 50\n\
+             [packages.\"esbuild@0.19.0\".limits]\npids = 20\n\
+             [packages.\"sharp\".widen]\n\"limits.memory\" = \"native build\"\n\
+             [packages.\"sharp\".limits]\nmemory = \"16G\"\n",
+            "cagebox.toml",
+        )
+        .unwrap();
+        let run = |pkg: Option<&str>| {
+            let id: Option<PackageId> = pkg.map(|p| p.parse().unwrap());
+            let src = vec![Source {
+                name: "cagebox.toml".into(),
+                layer: l.clone(),
+            }];
+            resolve_for(None, src, id.as_ref())
+                .unwrap()
+                .policy
+                .limits
+                .unwrap()
+        };
+        assert_eq!(run(None).pids, Some(100));
+        assert_eq!(run(Some("esbuild")).pids, Some(50));
+        assert_eq!(run(Some("esbuild@0.19.0")).pids, Some(20));
+        assert_eq!(run(Some("esbuild@0.20.0")).pids, Some(50));
+        assert_eq!(run(Some("sharp")).memory, Some(units::Size(16 << 30)));
+        assert_eq!(run(None).memory, Some(units::Size(4 << 30)));
+    }
+
+    #[test]
+    fn package_ids() {
+        let p: PackageId = "@scope/pkg@1.2.3".parse().unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.version.as_deref()),
+            ("@scope/pkg", Some("1.2.3"))
+        );
+        let p: PackageId = "@scope/pkg".parse().unwrap();
+        assert_eq!((p.name.as_str(), p.version), ("@scope/pkg", None));
+        let p: PackageId = "left-pad".parse().unwrap();
+        assert_eq!(p.version, None);
+        assert!("x@".parse::<PackageId>().is_err());
     }
 
     #[test]

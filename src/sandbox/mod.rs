@@ -56,6 +56,8 @@ pub struct Request {
     pub project: Option<PathBuf>,
     /// The package directory for per-package policies (default: project).
     pub package: Option<PathBuf>,
+    /// Which `[packages."..."]` overrides apply.
+    pub package_id: Option<policy::PackageId>,
     /// Flags given on the command line, as one layer.
     pub cli: Option<Layer>,
     pub args: Vec<String>,
@@ -85,7 +87,11 @@ pub fn resolve(req: &Request, project: &Path) -> Result<Resolved, SandboxError> 
             layer: cli.clone(),
         });
     }
-    Ok(policy::resolve(req.preset.as_deref(), sources)?)
+    Ok(policy::resolve_for(
+        req.preset.as_deref(),
+        sources,
+        req.package_id.as_ref(),
+    )?)
 }
 
 fn home_dir(uid: u32) -> PathBuf {

@@ -27,6 +27,8 @@ pub struct Report {
     pub usage: Usage,
     pub degraded: Vec<Clause>,
     pub notes: Vec<String>,
+    /// Keys the layers widened on purpose, with their reasons (`why`).
+    pub widened: std::collections::BTreeMap<String, String>,
 }
 
 pub fn digest(resolved: &Resolved) -> String {
@@ -58,6 +60,7 @@ impl Report {
             usage: o.usage.clone(),
             degraded: degraded.to_vec(),
             notes: resolved.notes.clone(),
+            widened: resolved.policy.widen.clone(),
         }
     }
 
