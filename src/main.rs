@@ -109,11 +109,11 @@ fn dispatch(cli: Cli) -> Result<i32> {
         OciCommand::Events(e) => rt.events(&e.id, &e.interval, e.stats)?,
         OciCommand::Update(u) => rt.update(&u)?,
         OciCommand::Features => println!("{}", oci::features_json()?),
-        OciCommand::Spec(s) if s.policy.is_some() || s.preset.is_some() => {
+        OciCommand::Spec(s) if s.policy.policy.is_some() || s.policy.preset.is_some() => {
             let req = sandbox::Request {
-                policy_file: s.policy.clone(),
-                preset: s.preset.clone(),
-                project: s.project.clone(),
+                policy_file: s.policy.policy.clone(),
+                preset: s.policy.preset.clone(),
+                project: s.policy.project.clone(),
                 args: if s.command.is_empty() {
                     vec!["sh".into()]
                 } else {

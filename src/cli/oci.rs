@@ -272,15 +272,9 @@ pub struct Spec {
     /// Generate a spec for a rootless container (user namespace, mappings)
     #[arg(long)]
     pub rootless: bool,
-    /// Print (to stdout) the spec this policy file becomes instead
-    #[arg(long)]
-    pub policy: Option<PathBuf>,
-    /// Print the spec of this preset (or the base of --policy)
-    #[arg(long)]
-    pub preset: Option<String>,
-    /// Project directory for {project} (default: current directory)
-    #[arg(long)]
-    pub project: Option<PathBuf>,
+    /// With --policy or --preset: print (to stdout) the spec the policy becomes
+    #[command(flatten)]
+    pub policy: super::sandbox::PolicyFlags,
     /// The process args in the printed spec
     #[arg(last = true)]
     pub command: Vec<String>,

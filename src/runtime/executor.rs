@@ -67,15 +67,13 @@ fn run_init() {
         match all.wait() {
             Ok(nix::sys::signal::Signal::SIGCHLD) => loop {
                 match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::Exited(pid, code)) if pid == child => {
-                        // SAFETY: _exit ends this process; nothing runs after it.
-                        unsafe { libc::_exit(code) }
-                    }
-                    Ok(WaitStatus::Signaled(pid, sig, _)) if pid == child => {
-                        // SAFETY: as above.
-                        unsafe { libc::_exit(128 + sig as i32) }
-                    }
                     Ok(WaitStatus::StillAlive) | Err(_) => break,
+                    Ok(st) if st.pid() == Some(child) => {
+                        if let Some(code) = super::foreground::exit_code(st) {
+                            // SAFETY: _exit ends this process; nothing runs after it.
+                            unsafe { libc::_exit(code) }
+                        }
+                    }
                     Ok(_) => continue,
                 }
             },
@@ -85,11 +83,10 @@ fn run_init() {
             // A policy whose filter denies rt_sigtimedwait: no forwarding,
             // but still wait for the command instead of spinning.
             Err(_) => {
-                let code = match waitpid(child, None) {
-                    Ok(WaitStatus::Exited(_, code)) => code,
-                    Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
-                    _ => 126,
-                };
+                let code = waitpid(child, None)
+                    .ok()
+                    .and_then(super::foreground::exit_code)
+                    .unwrap_or(126);
                 // SAFETY: _exit ends this process; nothing runs after it.
                 unsafe { libc::_exit(code) }
             }

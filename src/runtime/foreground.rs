@@ -41,16 +41,22 @@ pub fn exit_code(status: WaitStatus) -> Option<i32> {
 /// Waits until `init` exits, forwarding every other signal to it. Returns
 /// the shell-style exit code.
 pub fn wait_and_forward(init: Pid, set: &SigSet) -> Result<i32, ForegroundError> {
+    let status = wait_status_forwarding(init, set)?;
+    exit_code(status).ok_or(ForegroundError::NotChild(init.as_raw()))
+}
+
+/// `wait_and_forward`, keeping whether init exited or was killed.
+pub fn wait_status_forwarding(init: Pid, set: &SigSet) -> Result<WaitStatus, ForegroundError> {
     // The init may already have exited before we got here: reap first.
-    if let Some(code) = reap(init)? {
-        return Ok(code);
+    if let Some(status) = reap_status(init)? {
+        return Ok(status);
     }
     loop {
         let sig = set.wait().map_err(ForegroundError::Wait)?;
         match sig {
             Signal::SIGCHLD => {
-                if let Some(code) = reap(init)? {
-                    return Ok(code);
+                if let Some(status) = reap_status(init)? {
+                    return Ok(status);
                 }
             }
             // Go runtimes use SIGURG internally; runc does not forward it.

@@ -252,24 +252,11 @@ fn loopback_up(pid: Pid) -> Result<(), RuntimeError> {
 /// Waits for init, forwarding signals (like foreground `run`), keeping the
 /// exit/signal distinction.
 fn wait_status(init: Pid, set: &nix::sys::signal::SigSet) -> Result<Exit, RuntimeError> {
-    loop {
-        if let Some(st) = foreground::reap_status(init)? {
-            return Ok(match st {
-                WaitStatus::Signaled(_, sig, _) => Exit::Signal(sig as i32),
-                WaitStatus::Exited(_, code) => Exit::Code(code),
-                _ => Exit::Code(foreground::exit_code(st).unwrap_or(1)),
-            });
-        }
-        let sig = set
-            .wait()
-            .map_err(|e| RuntimeError::Foreground(foreground::ForegroundError::Wait(e)))?;
-        match sig {
-            Signal::SIGCHLD | Signal::SIGURG => {}
-            other => {
-                let _ = nix::sys::signal::kill(init, other);
-            }
-        }
-    }
+    Ok(match foreground::wait_status_forwarding(init, set)? {
+        WaitStatus::Signaled(_, sig, _) => Exit::Signal(sig as i32),
+        WaitStatus::Exited(_, code) => Exit::Code(code),
+        other => Exit::Code(foreground::exit_code(other).unwrap_or(1)),
+    })
 }
 
 impl Runtime {

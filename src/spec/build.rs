@@ -513,30 +513,21 @@ fn process(policy: &Layer, ctx: &Context) -> Result<Value, SpecError> {
         &set,
     );
     let limits = policy.limits.clone().unwrap_or_default();
-    let mut rlimits = vec![];
-    if let Some(n) = limits.open_files {
-        if n > ctx.nofile_hard {
-            return Err(invalid(
-                "limits.open_files",
-                format!(
-                    "{n} is above this session's hard limit ({}); cagebox cannot raise it",
-                    ctx.nofile_hard
-                ),
-            ));
-        }
-        rlimits.push(json!({"type": "RLIMIT_NOFILE", "soft": n, "hard": n}));
+    if let Some(n) = limits.open_files
+        && n > ctx.nofile_hard
+    {
+        return Err(invalid(
+            "limits.open_files",
+            format!(
+                "{n} is above this session's hard limit ({}); cagebox cannot raise it",
+                ctx.nofile_hard
+            ),
+        ));
     }
-    if let Some(s) = limits.file_size {
-        rlimits.push(json!({"type": "RLIMIT_FSIZE", "soft": s.0, "hard": s.0}));
-    }
-    if let Some(t) = limits.cpu_time {
-        // SIGXCPU at the soft limit, SIGKILL one second later.
-        let s = t.secs_ceil().max(1);
-        rlimits.push(json!({"type": "RLIMIT_CPU", "soft": s, "hard": s + 1}));
-    }
-    if limits.core_dumps != Some(true) {
-        rlimits.push(json!({"type": "RLIMIT_CORE", "soft": 0, "hard": 0}));
-    }
+    let rlimits: Vec<Value> = rlimit_list(&limits)
+        .into_iter()
+        .map(|(kind, soft, hard)| json!({"type": kind, "soft": soft, "hard": hard}))
+        .collect();
     Ok(json!({
         "terminal": ctx.terminal,
         "user": {"uid": p.uid.unwrap_or(ctx.uid), "gid": p.gid.unwrap_or(ctx.gid)},
@@ -547,6 +538,27 @@ fn process(policy: &Layer, ctx: &Context) -> Result<Value, SpecError> {
         "rlimits": rlimits,
         "noNewPrivileges": p.no_new_privileges != Some(false),
     }))
+}
+
+/// The rlimits `limits` asks for: (OCI type, soft, hard). Shared by
+/// `build` and by annotation narrowing (narrow.rs).
+pub fn rlimit_list(l: &model::Limits) -> Vec<(&'static str, u64, u64)> {
+    let mut out = vec![];
+    if let Some(n) = l.open_files {
+        out.push(("RLIMIT_NOFILE", n, n));
+    }
+    if let Some(s) = l.file_size {
+        out.push(("RLIMIT_FSIZE", s.0, s.0));
+    }
+    if let Some(t) = l.cpu_time {
+        // SIGXCPU at the soft limit, SIGKILL one second later.
+        let s = t.secs_ceil().max(1);
+        out.push(("RLIMIT_CPU", s, s + 1));
+    }
+    if l.core_dumps != Some(true) {
+        out.push(("RLIMIT_CORE", 0, 0));
+    }
+    out
 }
 
 fn resources(policy: &Layer) -> Result<Value, SpecError> {
@@ -616,27 +628,34 @@ fn seccomp(
     mode: NetworkMode,
 ) -> Result<Option<LinuxSeccomp>, SpecError> {
     let s = policy.seccomp.clone().unwrap_or_default();
+    let loaded = match &s.profile {
+        Some(path) => Some(ctx.seccomp_profile.clone().ok_or_else(|| {
+            invalid("seccomp.profile", format!("{path}: profile was not loaded"))
+        })?),
+        None => None,
+    };
+    policy_seccomp(&s, loaded, mode)
+}
+
+/// The policy's seccomp filter: `loaded` (a `seccomp.profile` file) or the
+/// preset, then the network block, then the policy's own rules. Shared by
+/// `build` and by annotation narrowing (narrow.rs).
+pub fn policy_seccomp(
+    s: &model::Seccomp,
+    loaded: Option<LinuxSeccomp>,
+    mode: NetworkMode,
+) -> Result<Option<LinuxSeccomp>, SpecError> {
     let errno = crate::policy::errno_value(s.errno.as_deref().unwrap_or("EPERM"))
         .ok_or_else(|| invalid("seccomp.errno", format!("unknown errno {:?}", s.errno)))?;
     let kill = s.action == Some(model::DenyAction::Kill);
-    let mut profile = match (&s.profile, s.preset.unwrap_or(SeccompPreset::Default)) {
-        (Some(path), _) => Some(ctx.seccomp_profile.clone().ok_or_else(|| {
-            invalid("seccomp.profile", format!("{path}: profile was not loaded"))
-        })?),
+    let preset = |p| Some(seccomp_presets::profile(p, errno, kill));
+    let mut profile = match (loaded, s.preset.unwrap_or(SeccompPreset::Default)) {
+        (Some(p), _) => Some(p),
         (None, SeccompPreset::Unconfined) => None,
-        (None, SeccompPreset::Default) => Some(seccomp_presets::profile(
-            seccomp_presets::Preset::Default,
-            errno,
-            kill,
-        )),
-        (None, SeccompPreset::Strict) => Some(seccomp_presets::profile(
-            seccomp_presets::Preset::Strict,
-            errno,
-            kill,
-        )),
+        (None, SeccompPreset::Default) => preset(seccomp_presets::Preset::Default),
+        (None, SeccompPreset::Strict) => preset(seccomp_presets::Preset::Strict),
     };
-    let block = s.block_network.unwrap_or(mode == NetworkMode::None);
-    if block {
+    if s.block_network.unwrap_or(mode == NetworkMode::None) {
         let p = profile.get_or_insert_with(super::rules::allow_all);
         seccomp_presets::block_network(p, errno);
     }

@@ -23,9 +23,8 @@ use libcontainer::oci_spec::runtime::{LinuxSeccomp, Spec};
 use serde_json::{Value, json};
 
 use super::build::SpecError;
-use crate::policy::model::{DegradeMode, Layer, NetworkMode, PathRule, SeccompPreset};
+use crate::policy::model::{DegradeMode, Layer, NetworkMode, PathRule};
 use crate::runtime::landlock::{self, LandlockRules};
-use crate::spec::seccomp_presets;
 
 pub const POLICY_ANNOTATION: &str = "io.cagebox.policy";
 
@@ -95,20 +94,7 @@ pub fn narrow(spec: &Spec, policy: &Layer) -> Result<Narrowed, SpecError> {
         v["process"]["noNewPrivileges"] = json!(true);
     }
     let l = policy.limits.clone().unwrap_or_default();
-    let mut rl: Vec<(&str, u64, u64)> = vec![];
-    if let Some(n) = l.open_files {
-        rl.push(("RLIMIT_NOFILE", n, n));
-    }
-    if let Some(s) = l.file_size {
-        rl.push(("RLIMIT_FSIZE", s.0, s.0));
-    }
-    if let Some(t) = l.cpu_time {
-        let s = t.secs_ceil().max(1);
-        rl.push(("RLIMIT_CPU", s, s + 1));
-    }
-    if l.core_dumps != Some(true) {
-        rl.push(("RLIMIT_CORE", 0, 0));
-    }
+    let rl = super::build::rlimit_list(&l);
     if !v["process"]["rlimits"].is_array() {
         v["process"]["rlimits"] = json!([]);
     }
@@ -212,36 +198,10 @@ fn policy_filter(policy: &Layer) -> Result<Option<LinuxSeccomp>, SpecError> {
             "a policy applied through the annotation cannot name a profile file; the client's spec carries its own",
         ));
     }
-    let errno = crate::policy::errno_value(s.errno.as_deref().unwrap_or("EPERM"))
-        .ok_or_else(|| invalid("seccomp.errno", "unknown errno"))?;
-    let kill = s.action == Some(crate::policy::model::DenyAction::Kill);
-    let mut profile = match s.preset.unwrap_or(SeccompPreset::Default) {
-        SeccompPreset::Unconfined => None,
-        SeccompPreset::Default => Some(seccomp_presets::profile(
-            seccomp_presets::Preset::Default,
-            errno,
-            kill,
-        )),
-        SeccompPreset::Strict => Some(seccomp_presets::profile(
-            seccomp_presets::Preset::Strict,
-            errno,
-            kill,
-        )),
-    };
     let mode = policy
         .network
         .as_ref()
         .and_then(|n| n.mode)
         .unwrap_or(NetworkMode::None);
-    if s.block_network.unwrap_or(mode == NetworkMode::None) {
-        seccomp_presets::block_network(profile.get_or_insert_with(super::rules::allow_all), errno);
-    }
-    if let Some(rules) = &s.rules {
-        super::rules::add(
-            profile.get_or_insert_with(super::rules::allow_all),
-            rules,
-            errno,
-        )?;
-    }
-    Ok(profile)
+    super::build::policy_seccomp(&s, None, mode)
 }
