@@ -325,6 +325,35 @@ HOG='dd if=/dev/zero of=/dev/null bs=200M count=1'
 	case "$stderr" in *"io.cagebox.policy"*"no-such-preset"*) ;; *) _fail_with "error does not name the annotation: $stderr" ;; esac
 }
 
+@test "podman: --runtime-flag enforce-policy=npm-scripts narrows every container (cagebox only)" {
+	case "$(basename "$RUNTIME")" in cagebox*) ;; *) skip "--enforce-policy is a cagebox flag; $(basename "$RUNTIME") has none" ;; esac
+	# The operator's flag, for clients that cannot set annotations (Docker's
+	# runtimeArgs use the same global flag): the same narrowing as the annotation.
+	run --separate-stderr pm --runtime-flag enforce-policy=npm-scripts run --rm "$IMG" sh -c \
+		'grep -E "^(NoNewPrivs|Seccomp_filters|CapEff)" /proc/self/status; touch /x 2>&1 || true'
+	assert_status 0
+	has_line "$(printf 'NoNewPrivs:\t1')"
+	has_line "$(printf 'Seccomp_filters:\t2')"
+	has_line "$(printf 'CapEff:\t0000000000000000')"
+	has_line_partial "Read-only file system"
+}
+
+@test "podman: a bundle's policy may not widen an enforced one (cagebox only)" {
+	case "$(basename "$RUNTIME")" in cagebox*) ;; *) skip "--enforce-policy is a cagebox flag; $(basename "$RUNTIME") has none" ;; esac
+	local pol="$BATS_TEST_TMPDIR/widen.toml"
+	printf 'version = 1\n[limits]\npids = 100000\n[widen]\n"limits.pids" = "wants more"\n' >"$pol"
+	run --separate-stderr pm --runtime-flag enforce-policy=npm-scripts run --rm --annotation "io.cagebox.policy=$pol" "$IMG" true
+	[ "$status" -ne 0 ] || _fail_with "a bundle widened the operator's policy"
+	case "$stderr" in *"widens"*"limits.pids"*"npm-scripts"*) ;; *) _fail_with "error does not explain the refusal: $stderr" ;; esac
+	# Narrowing further is fine: both policies apply (strictest wins).
+	printf 'version = 1\n[limits]\npids = 64\n' >"$pol"
+	run --separate-stderr pm --runtime-flag enforce-policy=npm-scripts run --rm --annotation "io.cagebox.policy=$pol" "$IMG" \
+		sh -c 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; grep ^CapEff /proc/self/status'
+	assert_status 0
+	has_line "64"
+	has_line "$(printf 'CapEff:\t0000000000000000')"
+}
+
 @test "podman: --hostname sets the UTS hostname only inside" {
 	local host_before
 	host_before=$(cat /proc/sys/kernel/hostname)

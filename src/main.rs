@@ -91,7 +91,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
              containerd: SystemdCgroup = false)"
         );
     }
-    let rt = Runtime::new(cli.root);
+    let rt = Runtime::new(cli.root).with_enforced_policy(cli.enforce_policy);
     match cli.command {
         OciCommand::Create(c) => {
             rt.create(&c.id, &c.opts, true)?;

@@ -41,6 +41,12 @@ pub struct Cli {
     /// Manage cgroups through systemd (not supported by this build)
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
+    /// Narrow every container created by this policy (a preset name or an
+    /// absolute path to a policy file), merged strictest-wins with the
+    /// bundle's io.cagebox.policy annotation; for clients that cannot set
+    /// annotations (Docker's runtimeArgs)
+    #[arg(long, global = true, value_name = "PRESET|/PATH.toml")]
+    pub enforce_policy: Option<String>,
     /// Accepted for runc compatibility (auto|true|false); rootless mode is detected
     #[arg(long, hide = true)]
     pub rootless: Option<String>,

@@ -104,41 +104,85 @@ struct Filters {
     policy: Option<seccomp::Compiled>,
 }
 
+/// One policy layer named by an annotation or `--enforce-policy`: a preset
+/// name, or an absolute path to a policy file.
+fn named_layer(value: &str) -> Result<crate::policy::Source, crate::policy::PolicyError> {
+    let layer = if value.starts_with('/') {
+        crate::policy::load_file(Path::new(value))?
+    } else {
+        crate::policy::preset(value)?
+    };
+    Ok(crate::policy::Source {
+        name: value.to_string(),
+        layer,
+    })
+}
+
 /// The spec narrowed by the policy its `io.cagebox.policy` annotation names
-/// (a preset name, or an absolute path to a policy file).
-fn policy_annotation(spec: &Spec) -> Result<Option<crate::spec::narrow::Narrowed>, RuntimeError> {
+/// (a preset name, or an absolute path to a policy file) and by the
+/// operator's `--enforce-policy`. With both, the two merge strictest-wins
+/// over the enforced one, and the bundle's policy may not widen anything:
+/// whoever writes the bundle must not loosen what the runtime's operator set.
+fn policy_annotation(
+    spec: &Spec,
+    enforced: Option<&str>,
+) -> Result<Option<crate::spec::narrow::Narrowed>, RuntimeError> {
     use crate::spec::narrow::{POLICY_ANNOTATION, narrow};
-    let Some(value) = spec
+    let annotation = spec
         .annotations()
         .as_ref()
-        .and_then(|a| a.get(POLICY_ANNOTATION))
-    else {
-        return Ok(None);
+        .and_then(|a| a.get(POLICY_ANNOTATION));
+    let bad_flag =
+        |v: &str, msg: String| RuntimeError::Invalid(format!("--enforce-policy {v:?}: {msg}"));
+    let bad_annotation = |v: &str, msg: String| {
+        RuntimeError::Invalid(format!("annotation {POLICY_ANNOTATION}={v:?}: {msg}"))
     };
-    let bad = |msg: String| {
-        RuntimeError::Invalid(format!("annotation {POLICY_ANNOTATION}={value:?}: {msg}"))
-    };
-    let resolved = if value.starts_with('/') {
-        let layer = crate::policy::load_file(Path::new(value)).map_err(|e| bad(e.to_string()))?;
-        crate::policy::resolve(
-            None,
-            vec![crate::policy::Source {
-                name: value.clone(),
-                layer,
-            }],
-        )
-    } else {
-        crate::policy::resolve(Some(value), vec![])
+    let mut base = None;
+    let mut sources = Vec::new();
+    if let Some(v) = enforced {
+        if v.starts_with('/') {
+            sources.push(named_layer(v).map_err(|e| bad_flag(v, e.to_string()))?);
+        } else {
+            crate::policy::preset(v).map_err(|e| bad_flag(v, e.to_string()))?;
+            base = Some(v);
+        }
     }
-    .map_err(|e| bad(e.to_string()))?;
+    if let Some(v) = annotation {
+        let source = named_layer(v).map_err(|e| bad_annotation(v, e.to_string()))?;
+        if let (Some(flag), Some(key)) = (enforced, source.layer.widen.keys().next()) {
+            return Err(bad_annotation(
+                v,
+                format!(
+                    "widens {key:?}, but this runtime enforces the policy {flag:?} (--enforce-policy): a bundle may only narrow it"
+                ),
+            ));
+        }
+        if enforced.is_none() && !v.starts_with('/') {
+            base = Some(v.as_str());
+        } else {
+            sources.push(source);
+        }
+    }
+    if base.is_none() && sources.is_empty() {
+        return Ok(None);
+    }
+    let what = |msg: String| match (enforced, annotation) {
+        (Some(f), _) => bad_flag(f, msg),
+        (None, Some(a)) => bad_annotation(a, msg),
+        (None, None) => RuntimeError::Invalid(msg),
+    };
+    let resolved = crate::policy::resolve(base, sources).map_err(|e| what(e.to_string()))?;
     narrow(spec, &resolved.policy)
         .map(Some)
-        .map_err(|e| bad(e.to_string()))
+        .map_err(|e| what(e.to_string()))
 }
 
 /// Where container state lives; one directory per container.
 pub struct Runtime {
     pub root: PathBuf,
+    /// `--enforce-policy`: a policy every container this runtime creates is
+    /// narrowed by, whatever its bundle says (Docker's `runtimeArgs`).
+    pub enforced_policy: Option<String>,
 }
 
 /// runc's container id rule: letters, digits, `_ + - .`, not `.` or `..`.
@@ -163,7 +207,16 @@ pub fn validate_id(id: &str) -> Result<(), RuntimeError> {
 
 impl Runtime {
     pub fn new(root: PathBuf) -> Self {
-        Runtime { root }
+        Runtime {
+            root,
+            enforced_policy: None,
+        }
+    }
+
+    /// This runtime, narrowing every container it creates by `policy`.
+    pub fn with_enforced_policy(mut self, policy: Option<String>) -> Self {
+        self.enforced_policy = policy;
+        self
     }
 
     fn container_dir(&self, id: &str) -> PathBuf {
@@ -219,7 +272,7 @@ impl Runtime {
         bundle: &Path,
         spec: &Spec,
     ) -> Result<Container, RuntimeError> {
-        let narrowed = policy_annotation(spec)?;
+        let narrowed = policy_annotation(spec, self.enforced_policy.as_deref())?;
         let (spec, policy_seccomp) = match &narrowed {
             Some(n) => (&n.spec, n.seccomp.as_ref()),
             None => (spec, None),
