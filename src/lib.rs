@@ -18,3 +18,4 @@ pub mod runtime;
 pub mod sandbox;
 pub mod spec;
 pub mod sys;
+pub mod wrap;

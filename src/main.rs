@@ -45,6 +45,7 @@ fn sandbox_main() -> ExitCode {
             cli: Some(layer),
             args: e.command.clone(),
             report: e.report.clone(),
+            keep_stderr_tail: false,
         };
         Ok(sandbox::exec(&Runtime::new(cli.root.clone()), &req)?)
     };
@@ -57,8 +58,64 @@ fn sandbox_main() -> ExitCode {
     }
 }
 
+/// `cagebox npm|pnpm|cargo [OPTIONS] ARGS`: the package manager's exit
+/// code, 125 when cagebox itself fails.
+fn wrap_main(argv: &[String]) -> ExitCode {
+    use cagebox::cli::wrap::WrapCli;
+    use cagebox::wrap::npm::WrapOpts;
+    let manager = argv[1].clone();
+    let cli = match WrapCli::try_parse_from(
+        std::iter::once(format!("cagebox {manager}")).chain(argv[2..].iter().cloned()),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let opts = WrapOpts {
+        policy: cli.policy,
+        preset: cli.preset,
+        report: cli.report,
+        audit_log: cli.audit_log,
+        root: cli.root,
+    };
+    let result = match manager.as_str() {
+        "cargo" => cagebox::wrap::cargo::run(&opts, &cli.args),
+        m => cagebox::wrap::npm::run(m, &opts, &cli.args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("cagebox: {e}");
+            ExitCode::from(sandbox::EXIT_CAGEBOX as u8)
+        }
+    }
+}
+
+/// `cagebox-sh -c SCRIPT` (the package manager's script shell): the
+/// script's exit code, 125 when cagebox itself fails.
+fn script_shell_main(argv: &[String]) -> ExitCode {
+    match cagebox::wrap::script::main(argv) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("cagebox: {e}");
+            ExitCode::from(sandbox::EXIT_CAGEBOX as u8)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
+    if argv
+        .first()
+        .is_some_and(|a| cagebox::wrap::is_script_shell(a))
+    {
+        return script_shell_main(&argv);
+    }
+    if cagebox::cli::wrap::is_wrap(&argv) {
+        return wrap_main(&argv);
+    }
     if cagebox::cli::sandbox::is_sandbox_exec(&argv) {
         return sandbox_main();
     }

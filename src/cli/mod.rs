@@ -2,6 +2,7 @@
 
 pub mod oci;
 pub mod sandbox;
+pub mod wrap;
 
 use std::path::PathBuf;
 

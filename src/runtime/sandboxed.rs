@@ -29,7 +29,13 @@ pub struct SandboxOpts {
     pub loopback: bool,
     /// Bytes of stdout+stderr passed through before the command is killed.
     pub output_cap: Option<u64>,
+    /// Keep the last STDERR_TAIL bytes of stderr (the evidence a denial
+    /// leaves: "Read-only file system", "Permission denied").
+    pub keep_stderr_tail: bool,
 }
+
+/// How much of stderr `keep_stderr_tail` keeps.
+pub const STDERR_TAIL: usize = 8192;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -43,6 +49,8 @@ pub struct Outcome {
     pub timed_out: bool,
     pub output_exceeded: bool,
     pub usage: Usage,
+    /// The end of stderr, with `keep_stderr_tail` (else empty).
+    pub stderr_tail: Vec<u8>,
 }
 
 /// A pidfd: signals through it reach the process it was opened for, or
@@ -165,13 +173,20 @@ impl Capture {
 
     /// Copies until every writer is gone; past `cap` bytes kills the init
     /// and discards the rest (so writers never block).
-    fn pump(self, cap: u64, pidfd: PidFd) -> (Vec<std::thread::JoinHandle<()>>, Arc<AtomicBool>) {
+    /// The stderr thread returns the last STDERR_TAIL bytes it saw.
+    fn pump(
+        self,
+        cap: u64,
+        pidfd: PidFd,
+    ) -> (Vec<std::thread::JoinHandle<Vec<u8>>>, Arc<AtomicBool>) {
         let total = Arc::new(AtomicU64::new(0));
         let exceeded = Arc::new(AtomicBool::new(false));
         let mut threads = vec![];
-        for (r, out) in self.readers.into_iter().zip(self.saved) {
+        for (i, (r, out)) in self.readers.into_iter().zip(self.saved).enumerate() {
             let (total, exceeded, pidfd) = (total.clone(), exceeded.clone(), pidfd.clone());
+            let keep_tail = i == 1;
             threads.push(std::thread::spawn(move || {
+                let mut tail: Vec<u8> = Vec::new();
                 let mut r = File::from(r);
                 let mut out = File::from(out);
                 let mut buf = [0u8; 16384];
@@ -182,6 +197,12 @@ impl Capture {
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                         Err(_) => break,
                     };
+                    if keep_tail {
+                        tail.extend_from_slice(&buf[..n]);
+                        if tail.len() > STDERR_TAIL {
+                            tail.drain(..tail.len() - STDERR_TAIL);
+                        }
+                    }
                     let before = total.fetch_add(n as u64, Ordering::SeqCst);
                     let room = cap.saturating_sub(before).min(n as u64) as usize;
                     if room > 0 {
@@ -197,6 +218,7 @@ impl Capture {
                         pidfd.wait_exit(Duration::from_secs(10));
                     }
                 }
+                tail
             }));
         }
         (threads, exceeded)
@@ -286,8 +308,8 @@ impl Runtime {
             no_new_keyring: false,
             preserve_fds: 0,
         };
-        let mut capture = match (o.output_cap, terminal) {
-            (Some(_), false) => Some(Capture::install()?),
+        let mut capture = match (o.output_cap.is_some() || o.keep_stderr_tail, terminal) {
+            (true, false) => Some(Capture::install()?),
             _ => None,
         };
         let created = self.create_from(id, &opts, console.is_some(), bundle, spec);
@@ -312,10 +334,7 @@ impl Runtime {
         let pidfd = PidFd::open(pid).map_err(fail)?;
         c.start().map_err(|e| fail(e.into()))?;
         let watchdog = o.timeout.map(|t| Watchdog::start(pidfd.clone(), t));
-        let pumps = match (capture, o.output_cap) {
-            (Some(cap), Some(limit)) => Some(cap.pump(limit, pidfd.clone())),
-            _ => None,
-        };
+        let pumps = capture.map(|cap| cap.pump(o.output_cap.unwrap_or(u64::MAX), pidfd.clone()));
         let exit = match master {
             Some(m) => console::proxy(m, pid, &set).map(|code| {
                 if code > 128 {
@@ -331,10 +350,11 @@ impl Runtime {
         if let Ok(c) = self.load(id) {
             let _ = query::signal_all(&c, Signal::SIGKILL);
         }
+        let mut stderr_tail = vec![];
         let output_exceeded = match pumps {
             Some((threads, exceeded)) => {
                 for t in threads {
-                    let _ = t.join();
+                    stderr_tail.extend(t.join().unwrap_or_default());
                 }
                 exceeded.load(Ordering::SeqCst)
             }
@@ -351,6 +371,7 @@ impl Runtime {
             timed_out,
             output_exceeded,
             usage,
+            stderr_tail,
         })
     }
 }

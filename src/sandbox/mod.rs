@@ -62,6 +62,17 @@ pub struct Request {
     pub cli: Option<Layer>,
     pub args: Vec<String>,
     pub report: Option<PathBuf>,
+    /// Keep the end of stderr in `Ran` (the package-manager wrappers look
+    /// for denial evidence there); the summary line is then left to them.
+    pub keep_stderr_tail: bool,
+}
+
+/// One finished sandboxed run, for callers that report on their own.
+pub struct Ran {
+    pub report: Report,
+    pub resolved: Resolved,
+    pub invocation: Invocation,
+    pub stderr_tail: Vec<u8>,
 }
 
 /// Every layer for `req`, merged: preset, policy file, the project's
@@ -261,6 +272,11 @@ fn unique_id() -> String {
 
 /// Runs `req` and returns cagebox's exit code.
 pub fn exec(rt: &Runtime, req: &Request) -> Result<i32, SandboxError> {
+    run(rt, req).map(|r| r.report.exit_code)
+}
+
+/// Runs `req` to completion: the report (also written to `req.report`).
+pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
     let started = Instant::now();
     let mut inv = Invocation::current(req)?;
     let resolved = resolve(req, &inv.project)?;
@@ -335,6 +351,7 @@ pub fn exec(rt: &Runtime, req: &Request) -> Result<i32, SandboxError> {
         timeout: limits.timeout.map(|t| t.as_std()),
         loopback: built.loopback,
         output_cap: limits.output.map(|s| s.0),
+        keep_stderr_tail: req.keep_stderr_tail,
     };
     let mut outcome = rt.run_sandboxed(&id, &bundle.dir, &spec, &opts)?;
     // The sandbox's init (executor.rs) reports a command killed by signal N
@@ -351,10 +368,16 @@ pub fn exec(rt: &Runtime, req: &Request) -> Result<i32, SandboxError> {
             .write(path)
             .map_err(|e| io(format!("report {}", path.display()), e))?;
     }
-    if report.reason != "exit" || !degraded.is_empty() {
+    if !req.keep_stderr_tail && (report.reason != "exit" || !degraded.is_empty()) {
         eprintln!("{}", report.summary_line());
     }
-    Ok(report.exit_code)
+    let stderr_tail = std::mem::take(&mut outcome.stderr_tail);
+    Ok(Ran {
+        report,
+        resolved,
+        invocation: inv,
+        stderr_tail,
+    })
 }
 
 /// Maps an outcome to cagebox's exit code and the report's reason.

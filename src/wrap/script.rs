@@ -1,0 +1,275 @@
+//! The script shell: the package manager runs `cagebox-sh -c SCRIPT` (its
+//! `script-shell` setting) in the package's directory, and cagebox runs
+//! `/bin/sh -c SCRIPT` there as a short-lived container whose policy the
+//! package's identity chooses. The exit status goes back to the package
+//! manager unchanged, so a denied script fails the install as a failing
+//! script would.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::identity::{self, Identity};
+use super::record::{Record, now_rfc3339};
+use super::{
+    AUDIT_ENV, MANAGER_ENV, POLICY_ENV, PRESET_ENV, PROJECT_ENV, ROOT_ENV, SESSION_ENV,
+    SESSION_RECORDS, WrapError, denial, io,
+};
+use crate::policy::PackageId;
+use crate::policy::model::{Env, Process};
+use crate::runtime::Runtime;
+use crate::sandbox::{self, Ran, Request};
+
+/// The session a script shell belongs to, from the environment the wrapper set.
+struct Session {
+    dir: PathBuf,
+    project: PathBuf,
+    policy: Option<PathBuf>,
+    preset: String,
+    audit: Option<PathBuf>,
+    root: PathBuf,
+    manager: String,
+}
+
+impl Session {
+    fn from_env() -> Result<Self, WrapError> {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let dir = var(SESSION_ENV).map(PathBuf::from).ok_or_else(|| {
+            WrapError::Invalid(format!(
+                "{SESSION_ENV} is not set: cagebox-sh is the script shell of `cagebox npm` and `cagebox pnpm`, not a shell of its own"
+            ))
+        })?;
+        let project = var(PROJECT_ENV)
+            .map(PathBuf::from)
+            .ok_or_else(|| WrapError::Invalid(format!("{PROJECT_ENV} is not set")))?;
+        Ok(Session {
+            dir,
+            project,
+            policy: var(POLICY_ENV).map(PathBuf::from),
+            preset: var(PRESET_ENV)
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "npm-scripts".into()),
+            audit: var(AUDIT_ENV).map(PathBuf::from),
+            root: var(ROOT_ENV)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(crate::cli::DEFAULT_ROOT)),
+            manager: var(MANAGER_ENV)
+                .map(|m| m.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "npm".into()),
+        })
+    }
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// Inside the container a nested `npm run` must not try to start another
+/// container (no privileges there, and the session is not visible): its
+/// scripts run with a plain shell, inside this sandbox.
+fn shell_layer() -> crate::policy::Layer {
+    crate::policy::Layer {
+        process: Some(Process {
+            env: Some(Env {
+                set: Some(BTreeMap::from([(
+                    "npm_config_script_shell".to_string(),
+                    "/bin/sh".to_string(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `cagebox-sh -c SCRIPT`: returns the script's exit code.
+pub fn main(args: &[String]) -> Result<i32, WrapError> {
+    let script = match args {
+        [_, c, script] if c == "-c" => script.clone(),
+        _ => {
+            return Err(WrapError::Invalid(format!(
+                "cagebox-sh: expected `-c SCRIPT`, got {:?}",
+                args.get(1..).unwrap_or_default()
+            )));
+        }
+    };
+    let session = Session::from_env()?;
+    let cwd = std::env::current_dir().map_err(|e| io("current directory", e))?;
+    let dir = std::fs::canonicalize(&cwd).map_err(|e| io(cwd.display().to_string(), e))?;
+    let project = std::fs::canonicalize(&session.project)
+        .map_err(|e| io(session.project.display().to_string(), e))?;
+    let lock = read_json(&project.join("package-lock.json"));
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let id = identity::identify(
+        &project,
+        &dir,
+        lock.as_ref(),
+        env("npm_package_name").as_deref(),
+        env("npm_package_version").as_deref(),
+    );
+    let approval = if id.root_project {
+        None
+    } else {
+        identity::approval(
+            read_json(&project.join("package.json")).as_ref(),
+            &id.name,
+            id.version.as_deref(),
+        )
+    };
+    let phase = env("npm_lifecycle_event").unwrap_or_else(|| "script".into());
+    let req = Request {
+        policy_file: session.policy.clone(),
+        preset: Some(session.preset.clone()),
+        project: Some(project.clone()),
+        package: Some(dir.clone()),
+        package_id: Some(PackageId {
+            name: id.name.clone(),
+            version: id.version.clone(),
+        }),
+        cli: Some(shell_layer()),
+        args: vec!["/bin/sh".into(), "-c".into(), script.clone()],
+        report: None,
+        keep_stderr_tail: true,
+    };
+    let base = RecordBase {
+        session: &session,
+        id: &id,
+        approval,
+        phase,
+        script,
+        dir: &dir,
+    };
+    let rt = Runtime::new(session.root.clone());
+    let (record, code) = match sandbox::run(&rt, &req) {
+        Ok(ran) => {
+            let r = base.finished(&ran);
+            (r, ran.report.exit_code)
+        }
+        Err(e) => {
+            eprintln!("cagebox: {} {}: {e}", id.name, base.phase);
+            (base.failed(&e.to_string()), sandbox::EXIT_CAGEBOX)
+        }
+    };
+    record.append_to(&session.dir.join(SESSION_RECORDS))?;
+    if let Some(audit) = &session.audit {
+        record.append_to(audit)?;
+    }
+    Ok(code)
+}
+
+struct RecordBase<'a> {
+    session: &'a Session,
+    id: &'a Identity,
+    approval: Option<String>,
+    phase: String,
+    script: String,
+    dir: &'a Path,
+}
+
+impl RecordBase<'_> {
+    fn record(&self) -> Record {
+        Record {
+            time: now_rfc3339(),
+            session: self
+                .session
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            manager: self.session.manager.clone(),
+            package: self.id.name.clone(),
+            version: self.id.version.clone(),
+            integrity: self.id.integrity.clone(),
+            identity: self.id.source.into(),
+            claimed_name: self.id.claimed_name.clone(),
+            phase: self.phase.clone(),
+            script: self.script.clone(),
+            dir: self.dir.display().to_string(),
+            root_project: self.id.root_project,
+            approval: self.approval.clone(),
+            verdict: "failed".into(),
+            exit_code: sandbox::EXIT_CAGEBOX,
+            reason: "cagebox".into(),
+            wall_ms: 0,
+            policy_layers: vec![],
+            policy_digest: String::new(),
+            widened: BTreeMap::new(),
+            denials: vec![],
+            peak_memory_bytes: None,
+            oom_kills: 0,
+            cpu_user_ms: None,
+            cpu_system_ms: None,
+            peak_pids: None,
+            pids_limit_hits: 0,
+        }
+    }
+
+    /// cagebox itself failed (bad policy, refused knob): nothing ran.
+    fn failed(&self, error: &str) -> Record {
+        let mut r = self.record();
+        r.reason = format!("cagebox: {error}");
+        r
+    }
+
+    fn finished(&self, ran: &Ran) -> Record {
+        let rep = &ran.report;
+        let host = sandbox::host::RealHost;
+        let ctx = ran
+            .invocation
+            .context(vec![], PathBuf::from("/"), None, &host);
+        let mut denials = denial::find(&ran.resolved.policy, &ctx, &self.id.name, &ran.stderr_tail);
+        let killed = matches!(
+            rep.reason,
+            "timeout" | "oom" | "signal" | "output" | "cpu_time" | "file_size"
+        );
+        if rep.reason == "pids" && !denials.iter().any(|d| d.access == "fork") {
+            let limit = ran.resolved.policy.limits.as_ref().and_then(|l| l.pids);
+            denials.push(super::record::Denial {
+                evidence: format!(
+                    "{} fork(s) refused by the pids limit",
+                    rep.usage.pids_limit_hits
+                ),
+                path: None,
+                access: "fork".into(),
+                rule: format!(
+                    "limits.pids = {}",
+                    limit.map(|p| p.to_string()).unwrap_or_default()
+                ),
+                allow: format!(
+                    "in cagebox.toml, [packages.{:?}] limits.pids = <more>{}",
+                    self.id.name,
+                    denial::widen_hint(&self.id.name, "limits.pids")
+                ),
+            });
+        }
+        let verdict = if killed {
+            "killed"
+        } else if rep.exit_code == 0 {
+            "ok"
+        } else if !denials.is_empty() {
+            "denied"
+        } else {
+            "failed"
+        };
+        let u = &rep.usage;
+        Record {
+            verdict: verdict.into(),
+            exit_code: rep.exit_code,
+            reason: rep.reason.into(),
+            wall_ms: rep.wall_ms,
+            policy_layers: rep.policy_layers.clone(),
+            policy_digest: rep.policy_digest.clone(),
+            widened: rep.widened.clone(),
+            denials,
+            peak_memory_bytes: u.peak_memory_bytes,
+            oom_kills: u.oom_kills,
+            cpu_user_ms: u.cpu_user_ms,
+            cpu_system_ms: u.cpu_system_ms,
+            peak_pids: u.peak_pids,
+            pids_limit_hits: u.pids_limit_hits,
+            ..self.record()
+        }
+    }
+}
