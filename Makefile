@@ -4,7 +4,7 @@ CARGO ?= cargo
 BIN := target/release/cagebox
 ROOTFS := bundles/busybox/rootfs
 
-.PHONY: build rootfs demo test unit lint integration bench clean
+.PHONY: build rootfs demo test unit lint integration test-v2 bench clean
 
 build:
 	$(CARGO) build --release --locked
@@ -16,9 +16,10 @@ rootfs:
 demo: build rootfs
 	$(BIN) run --bundle bundles/busybox cagebox-demo-$$$$
 
-# Every tier: formatting and lints, unit tests, then the root integration
-# suites (lifecycle, semantics, podman, containerd) against cagebox and runc.
-test: lint unit build rootfs integration
+# Every tier: formatting and lints, unit tests, the root integration suites
+# (lifecycle, semantics, policy, wrap, podman, containerd, docker) against
+# cagebox and runc, then the cgroup-v2 lane in a qemu guest.
+test: lint unit build rootfs integration test-v2
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -31,6 +32,11 @@ unit:
 # reference), so anyone can compare.
 integration: build rootfs
 	COMPARE_RUNC=1 integration/run.sh
+
+# The cgroup-v2 lane: Debian's kernel with cgroup v1 off in a qemu guest,
+# running cagebox from this build (docs/v2-lane.md).
+test-v2: build rootfs
+	hack/v2lane.sh
 
 bench: build rootfs
 	hack/bench.sh

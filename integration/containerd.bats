@@ -429,3 +429,84 @@ LONG='sleep 1000 & wait'
     grep -q -- " json $sub " "$CTRD_TMP/binname.log" || { echo "no '$sub' via BinaryName"; false; }
   done
 }
+
+@test "BinaryName = the runtime itself (ctr run --runc-binary/--runc-root): it runs the task, its state under Root/<ns>, PATH's runc never called" {
+  # The shim gets the runc v2 options BinaryName and Root in the task's
+  # create request, as the CRI plugin sends them from `runtimes.<handler>.options`.
+  : >"$CTRD_TMP/path-runc.log"
+  ctrd_make_refusing_runc "$CTRD_TMP/refusing-runc" "$CTRD_TMP/path-runc.log"
+  ctrd_point_runc_at "$CTRD_TMP/refusing-runc"
+  rroot=$CTRD_TMP/binname-root
+  id=$(cid)
+  ctr_run -d --runc-binary "$RUNTIME" --runc-root "$rroot" "$CTRD_IMAGE" "$id" sh -c "$LONG" </dev/null
+  pid=$(task_pid "$id")
+  [ -n "$pid" ] && pid_alive "$pid"
+  # The shim appends the namespace to Root; the default root stays unused.
+  [ -d "$rroot/$CTRD_NS/$id" ] || { ls -laR "$rroot"; false; }
+  [ ! -e "$(runtime_root)/$id" ]
+  # $RUNTIME itself reads that state (runc and cagebox cannot read each other's).
+  run --separate-stderr "$RUNTIME" --root "$rroot/$CTRD_NS" state "$id"
+  assert_status 0
+  assert_output_contains '"status": "running"'
+  assert_output_contains "\"pid\": $pid"
+
+  run --separate-stderr ctr_exec --exec-id x "$id" sh -c 'echo exec-ok; exit 4'
+  assert_status 4
+  assert_line exec-ok
+  ctr_ tasks pause "$id"
+  [ "$(task_status "$id")" = PAUSED ]
+  ctr_ tasks resume "$id"
+  ctr_ tasks kill -s SIGKILL "$id"
+  wait_until 10 task_is "$id" STOPPED
+  ctr_ tasks delete "$id" >/dev/null
+  ctr_ containers delete "$id"
+  assert_dead "$pid"
+  [ ! -e "$rroot/$CTRD_NS/$id" ] || { echo "runtime state left in $rroot/$CTRD_NS/$id"; false; }
+  assert_gone "$id"
+  [ ! -s "$CTRD_TMP/path-runc.log" ] || { echo "calls that went to PATH's runc:"; cat "$CTRD_TMP/path-runc.log"; false; }
+}
+
+@test "BinaryName: cagebox selected only by BinaryName applies io.cagebox.policy (cagebox only)" {
+  case "$(basename "$RUNTIME")" in cagebox*) ;; *) skip "io.cagebox.policy is a cagebox feature; $(basename "$RUNTIME") ignores it" ;; esac
+  # PATH's runc refuses every call: only BinaryName can have run this.
+  : >"$CTRD_TMP/path-runc.log"
+  ctrd_make_refusing_runc "$CTRD_TMP/refusing-runc" "$CTRD_TMP/path-runc.log"
+  ctrd_point_runc_at "$CTRD_TMP/refusing-runc"
+  id=$(cid)
+  run --separate-stderr ctr_run --rm --runc-binary "$RUNTIME" --annotation io.cagebox.policy=run-file "$CTRD_IMAGE" "$id" \
+    sh -c 'grep -E "^(NoNewPrivs|CapEff)" /proc/self/status; touch /x 2>&1 || true; sleep 0.2' </dev/null
+  assert_status 0
+  assert_line "$(printf 'NoNewPrivs:\t1')"
+  assert_line "$(printf 'CapEff:\t0000000000000000')"
+  assert_line "touch: /x: Read-only file system"
+  assert_gone "$id"
+  [ ! -s "$CTRD_TMP/path-runc.log" ] || { echo "calls that went to PATH's runc:"; cat "$CTRD_TMP/path-runc.log"; false; }
+}
+
+@test "config.toml: docs/clients.md's CRI runtime 'cagebox' (runc v2, BinaryName) is what containerd 1.6 parses (the CRI path itself is not exercised)" {
+  # No CRI client or kubelet here, and this suite's daemon has the CRI plugin
+  # disabled: only containerd's own parse of the snippet is checked.
+  docs=$(ctrd_repo_root)/docs/clients.md
+  [ -f "$docs" ] || { echo "$docs missing"; false; }
+  snippet=$(ctrd_docs_cri_snippet "$docs")
+  [ -n "$snippet" ] || { echo "no toml block with runtimes.cagebox] in $docs"; false; }
+  cfg=$CTRD_TMP/cri-check.toml
+  {
+    echo 'version = 2'
+    echo "root = \"$CTRD_TMP/cri-check/root\""
+    echo "state = \"$CTRD_TMP/cri-check/state\""
+    printf '%s\n' "$snippet" | grep -v '^version' | sed "s#/usr/local/bin/cagebox#$RUNTIME#g"
+  } >"$cfg"
+  run --separate-stderr timeout 20 containerd --config "$cfg" config dump
+  assert_status 0
+  # The runtime's section and its options, as containerd understood them.
+  section=$(printf '%s\n' "$output" | awk '
+    /^ *\[/ { insec = ($0 ~ /runtimes\.cagebox(\.options)?\]/) }
+    insec')
+  printf '%s\n' "$section"
+  printf '%s\n' "$section" | grep -qx ' *runtime_type = "io.containerd.runc.v2"' || { echo "runtime_type not io.containerd.runc.v2"; false; }
+  printf '%s\n' "$section" | grep -qx " *BinaryName = \"$RUNTIME\"" || { echo "BinaryName not $RUNTIME"; false; }
+  printf '%s\n' "$section" | grep -qx ' *SystemdCgroup = false' || { echo "SystemdCgroup not false"; false; }
+  printf '%s\n' "$section" | grep -Eqx ' *pod_annotations = \[.*"io\.cagebox\.\*".*\]' || { echo "pod_annotations lacks io.cagebox.*"; false; }
+  [ ! -e "$CTRD_TMP/cri-check" ] || { echo "config dump created $CTRD_TMP/cri-check"; false; }
+}

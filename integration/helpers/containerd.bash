@@ -306,6 +306,35 @@ EOF
   chmod 755 "$path"
 }
 
+# A `runc` for PATH that must never be called: it records its argv in LOG
+# and fails with a JSON error the shim shows.  Tests that select the runtime
+# through the BinaryName option point PATH's runc at it.
+ctrd_make_refusing_runc() {
+  local path=$1 log=$2
+  cat >"$path" <<EOF
+#!/bin/bash
+printf '%s\n' "\$*" >>'$log'
+while [ \$# -gt 0 ]; do
+  case "\$1" in --log) printf '{"level":"error","msg":"PATH runc was called, not BinaryName","time":"1970-01-01T00:00:00Z"}\n' >>"\$2"; shift ;; esac
+  shift
+done
+echo "PATH runc was called, not BinaryName" >&2
+exit 1
+EOF
+  chmod 755 "$path"
+}
+
+# ctrd_docs_cri_snippet FILE: the config.toml block of docs/clients.md that
+# registers the CRI runtime `cagebox` (the first ```toml block containing
+# `runtimes.cagebox]`), printed as is.
+ctrd_docs_cri_snippet() {
+  awk '
+    /^```toml/ { inblock = 1; block = ""; next }
+    /^```/ && inblock { inblock = 0; if (block ~ /runtimes\.cagebox\]/) { printf "%s", block; exit }; next }
+    inblock { block = block $0 "\n" }
+  ' "$1"
+}
+
 containerd_setup_file() {
   if [ -n "${RUNTIME:-}" ]; then
     export RUNTIME_EXPLICIT=1

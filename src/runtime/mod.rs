@@ -13,6 +13,7 @@ pub mod query;
 pub mod sandboxed;
 pub mod seccomp;
 pub mod stats;
+pub mod swap;
 pub mod tenant;
 pub mod usage;
 
@@ -297,7 +298,25 @@ impl Runtime {
             spec: compiled,
             policy: policy_compiled,
         };
-        let result = self.build_init(id, opts, detach, bundle, prepared, filters);
+        let memory = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
+            .and_then(|r| *r.memory());
+        let result = self
+            .build_init(id, opts, detach, bundle, prepared, filters)
+            .and_then(|c| {
+                let fixed = c
+                    .spec()
+                    .map_err(RuntimeError::from)
+                    .and_then(|cfg| swap::enforce_no_swap(&cfg.cgroup_path, memory.as_ref()));
+                if let Err(e) = fixed {
+                    // The init exists and waits for start: remove it all.
+                    let _ = self.delete(id, true);
+                    return Err(e);
+                }
+                Ok(c)
+            });
         match &result {
             // Another create of the same id won the race: its state is not ours.
             Err(RuntimeError::Exists(_))

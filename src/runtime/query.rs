@@ -226,7 +226,8 @@ impl Runtime {
                 oom_score_adj: None,
                 freezer_state: None,
             })
-            .map_err(|e| RuntimeError::Invalid(format!("update \"{}\": {}", u.id, chain(&e))))
+            .map_err(|e| RuntimeError::Invalid(format!("update \"{}\": {}", u.id, chain(&e))))?;
+        super::swap::enforce_no_swap(&c.spec()?.cgroup_path, resources.memory().as_ref())
     }
 }
 

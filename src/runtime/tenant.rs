@@ -46,6 +46,7 @@ impl Runtime {
             Some(path) => read_process(path)?,
             None => process_from_flags(&spec, e)?,
         };
+        let process = self.narrow_joiner(c.bundle(), &spec, process)?;
         if process.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(RuntimeError::Invalid(
                 "exec needs a command (arguments or --process)".into(),
@@ -120,6 +121,29 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// A process joining a container a policy narrowed gets no more than
+    /// the container's own process (only our private bundles are trusted
+    /// to say a container was narrowed).
+    fn narrow_joiner(
+        &self,
+        bundle: &std::path::Path,
+        spec: &Spec,
+        process: Process,
+    ) -> Result<Process, RuntimeError> {
+        use crate::spec::narrow::{NARROWED_ANNOTATION, narrow_exec};
+        let narrowed = bundle.starts_with(self.root.join(".bundles"))
+            && spec
+                .annotations()
+                .as_ref()
+                .is_some_and(|a| a.contains_key(NARROWED_ANNOTATION));
+        match (narrowed, spec.process()) {
+            (true, Some(own)) => {
+                narrow_exec(&process, own).map_err(|e| RuntimeError::Invalid(e.to_string()))
+            }
+            _ => Ok(process),
+        }
+    }
+
     /// The precompiled filter of a container that took the fast seccomp
     /// path. Only our own private bundles are trusted for it.
     fn tenant_filter(

@@ -28,6 +28,10 @@ use crate::runtime::landlock::{self, LandlockRules};
 
 pub const POLICY_ANNOTATION: &str = "io.cagebox.policy";
 
+/// Set on a spec `narrow` produced: processes `exec`ed into the container
+/// are then narrowed to the container's own process (`narrow_exec`).
+pub const NARROWED_ANNOTATION: &str = "io.cagebox.narrowed";
+
 #[derive(Debug)]
 pub struct Narrowed {
     pub spec: Spec,
@@ -184,9 +188,59 @@ pub fn narrow(spec: &Spec, policy: &Layer) -> Result<Narrowed, SpecError> {
         }
         v["annotations"][landlock::ANNOTATION] = json!(text);
     }
+    if !v["annotations"].is_object() {
+        v["annotations"] = json!({});
+    }
+    v["annotations"][NARROWED_ANNOTATION] = json!("true");
     let seccomp = policy_filter(policy)?;
     let spec: Spec = serde_json::from_value(v).map_err(|e| SpecError::Build(e.to_string()))?;
     Ok(Narrowed { spec, seccomp })
+}
+
+/// An `exec`ed process of a narrowed container gets no more than the
+/// container's own process: clients build process.json from their own
+/// defaults (Docker's capability set), which would undo the policy.
+/// Capabilities are intersected set by set, no_new_privileges kept on,
+/// rlimits lowered to the container's.
+pub fn narrow_exec(
+    process: &libcontainer::oci_spec::runtime::Process,
+    container: &libcontainer::oci_spec::runtime::Process,
+) -> Result<libcontainer::oci_spec::runtime::Process, SpecError> {
+    let err = |e: serde_json::Error| SpecError::Build(e.to_string());
+    let mut v = serde_json::to_value(process).map_err(err)?;
+    let c = serde_json::to_value(container).map_err(err)?;
+    let empty = vec![];
+    if let Some(sets) = v["capabilities"].as_object_mut() {
+        for (name, set) in sets.iter_mut() {
+            let allowed = c["capabilities"][name].as_array().unwrap_or(&empty);
+            if let Some(list) = set.as_array_mut() {
+                list.retain(|cap| allowed.contains(cap));
+            }
+        }
+    }
+    if c["noNewPrivileges"] == json!(true) {
+        v["noNewPrivileges"] = json!(true);
+    }
+    if let Some(limits) = c["rlimits"].as_array() {
+        if !v["rlimits"].is_array() {
+            v["rlimits"] = json!([]);
+        }
+        if let Some(list) = v["rlimits"].as_array_mut() {
+            for l in limits {
+                let (Some(soft), Some(hard)) = (l["soft"].as_u64(), l["hard"].as_u64()) else {
+                    continue;
+                };
+                match list.iter_mut().find(|r| r["type"] == l["type"]) {
+                    Some(r) => {
+                        min_u64(&mut r["soft"], soft);
+                        min_u64(&mut r["hard"], hard);
+                    }
+                    None => list.push(l.clone()),
+                }
+            }
+        }
+    }
+    serde_json::from_value(v).map_err(err)
 }
 
 /// The policy's own seccomp filter (preset, network block, rules).

@@ -67,7 +67,8 @@ fn kind_of(line: &str) -> Option<Kind> {
 
 /// The first absolute path in `line`, without quotes and trailing punctuation.
 fn path_in(line: &str) -> Option<String> {
-    line.split(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == '`')
+    // coreutils quotes with ‘…’ in UTF-8 locales, node with '…'.
+    line.split(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '‘' | '’' | '“' | '”'))
         .find(|w| w.starts_with('/') && w.len() > 1)
         .map(|w| w.trim_end_matches([':', ',', ')', '.', ';']).to_string())
 }
@@ -203,6 +204,11 @@ mod tests {
         assert_eq!(
             path_in("Error: EROFS: read-only file system, open '/var/tmp/x/marker'").as_deref(),
             Some("/var/tmp/x/marker")
+        );
+        assert_eq!(
+            path_in("mkdir: cannot create directory ‘/var/tmp/o/m’: Read-only file system")
+                .as_deref(),
+            Some("/var/tmp/o/m")
         );
         assert_eq!(path_in("no path here"), None);
     }

@@ -47,7 +47,9 @@ fn pnpm_version(rel: &Path, name: &str) -> Option<String> {
     let flat = name.replace('/', "+");
     let v = entry.strip_prefix(&format!("{flat}@"))?;
     // Peer-dependency suffixes: NAME@1.2.3_peer@4.
-    Some(v.split('_').next().unwrap_or(v).to_string())
+    let v = v.split('_').next().unwrap_or(v);
+    // Non-registry sources (`NAME@file+..+x.tgz`) carry no version there.
+    (v.starts_with(|c: char| c.is_ascii_digit()) && !v.contains("file+")).then(|| v.to_string())
 }
 
 /// Decides the identity of the script running in `dir` for `project`.
@@ -116,21 +118,33 @@ pub fn identify(
 /// npm's `allowScripts` (package.json) verdict for a package, as far as a
 /// name and version can tell (npm's own gate also matches tarball, git and
 /// registry URLs; it decides whether a script runs, cagebox only shows it).
-pub fn approval(package_json: Option<&Value>, name: &str, version: Option<&str>) -> Option<String> {
+/// `resolved` is where the package came from (npm's `npm_package_resolved`):
+/// `file:`, tarball and git entries are matched against it, as npm does.
+pub fn approval(
+    package_json: Option<&Value>,
+    name: &str,
+    version: Option<&str>,
+    resolved: Option<&str>,
+) -> Option<String> {
     let policy = package_json?.get("allowScripts")?.as_object()?;
     let mut allow = false;
     let mut deny = false;
     for (key, value) in policy {
-        let (k_name, k_versions) = split_spec(key);
-        if k_name != name {
-            continue;
-        }
-        let version_ok = match (k_versions, version) {
-            (None, _) | (Some("*"), _) => true,
-            (Some(vs), Some(v)) => vs.split("||").any(|x| x.trim() == v),
-            (Some(_), None) => false,
+        let by_source = ["file:", "git", "http:", "https:"]
+            .iter()
+            .any(|p| key.starts_with(p));
+        let matched = if by_source {
+            resolved.is_some_and(|r| r == key)
+        } else {
+            let (k_name, k_versions) = split_spec(key);
+            k_name == name
+                && match (k_versions, version) {
+                    (None, _) | (Some("*"), _) => true,
+                    (Some(vs), Some(v)) => vs.split("||").any(|x| x.trim() == v),
+                    (Some(_), None) => false,
+                }
         };
-        if !version_ok {
+        if !matched {
             continue;
         }
         match value.as_bool() {
@@ -226,25 +240,34 @@ mod tests {
     fn approvals() {
         let pj = json!({"allowScripts": {"a": true, "b@1.0.0||1.0.1": true, "c": false, "@s/d@2.0.0": true}});
         assert_eq!(
-            approval(Some(&pj), "a", Some("3.0.0")).as_deref(),
+            approval(Some(&pj), "a", Some("3.0.0"), None).as_deref(),
             Some("approved")
         );
         assert_eq!(
-            approval(Some(&pj), "b", Some("1.0.1")).as_deref(),
+            approval(Some(&pj), "b", Some("1.0.1"), None).as_deref(),
             Some("approved")
         );
         assert_eq!(
-            approval(Some(&pj), "b", Some("2.0.0")).as_deref(),
+            approval(Some(&pj), "b", Some("2.0.0"), None).as_deref(),
             Some("unreviewed")
         );
         assert_eq!(
-            approval(Some(&pj), "c", Some("1.0.0")).as_deref(),
+            approval(Some(&pj), "c", Some("1.0.0"), None).as_deref(),
             Some("denied")
         );
         assert_eq!(
-            approval(Some(&pj), "@s/d", Some("2.0.0")).as_deref(),
+            approval(Some(&pj), "@s/d", Some("2.0.0"), None).as_deref(),
             Some("approved")
         );
-        assert_eq!(approval(Some(&json!({})), "a", None), None);
+        assert_eq!(approval(Some(&json!({})), "a", None, None), None);
+        let pj = json!({"allowScripts": {"file:/p/x-1.0.0.tgz": true}});
+        assert_eq!(
+            approval(Some(&pj), "x", Some("1.0.0"), Some("file:/p/x-1.0.0.tgz")).as_deref(),
+            Some("approved")
+        );
+        assert_eq!(
+            approval(Some(&pj), "x", Some("1.0.0"), Some("file:/p/y.tgz")).as_deref(),
+            Some("unreviewed")
+        );
     }
 }

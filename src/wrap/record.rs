@@ -133,6 +133,12 @@ impl Record {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io(format!("{}", dir.display()), e))?;
         }
+        self.append_existing_dir(path)
+    }
+
+    /// `append_to` into a directory that must already exist (the session
+    /// directory: a script that outlives its wrapper must not recreate it).
+    pub fn append_existing_dir(&self, path: &Path) -> Result<(), WrapError> {
         let mut line =
             serde_json::to_vec(self).map_err(|e| WrapError::Invalid(format!("record: {e}")))?;
         line.push(b'\n');

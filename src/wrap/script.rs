@@ -102,13 +102,17 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
         .map_err(|e| io(session.project.display().to_string(), e))?;
     let lock = read_json(&project.join("package-lock.json"));
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let id = identity::identify(
+    let mut id = identity::identify(
         &project,
         &dir,
         lock.as_ref(),
         env("npm_package_name").as_deref(),
         env("npm_package_version").as_deref(),
     );
+    // npm exports the lockfile's integrity; pnpm does not.
+    if id.integrity.is_none() && !id.root_project {
+        id.integrity = env("npm_package_integrity");
+    }
     let approval = if id.root_project {
         None
     } else {
@@ -116,6 +120,7 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
             read_json(&project.join("package.json")).as_ref(),
             &id.name,
             id.version.as_deref(),
+            env("npm_package_resolved").as_deref(),
         )
     };
     let phase = env("npm_lifecycle_event").unwrap_or_else(|| "script".into());
@@ -152,9 +157,19 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
             (base.failed(&e.to_string()), sandbox::EXIT_CAGEBOX)
         }
     };
-    record.append_to(&session.dir.join(SESSION_RECORDS))?;
+    // The audit log first: it must get every run, even one whose wrapper
+    // is already gone (the package manager aborted without waiting).
     if let Some(audit) = &session.audit {
         record.append_to(audit)?;
+    }
+    let told = session.dir.is_dir()
+        && record
+            .append_existing_dir(&session.dir.join(SESSION_RECORDS))
+            .is_ok();
+    if !told {
+        for l in record.lines() {
+            eprintln!("{l}");
+        }
     }
     Ok(code)
 }
@@ -220,9 +235,11 @@ impl RecordBase<'_> {
             .invocation
             .context(vec![], PathBuf::from("/"), None, &host);
         let mut denials = denial::find(&ran.resolved.policy, &ctx, &self.id.name, &ran.stderr_tail);
+        // A fork refused by the pids limit ends a fork bomb: reported as
+        // killed (pids), with the fork denial as its detail.
         let killed = matches!(
             rep.reason,
-            "timeout" | "oom" | "signal" | "output" | "cpu_time" | "file_size"
+            "timeout" | "oom" | "signal" | "output" | "cpu_time" | "file_size" | "pids"
         );
         if rep.reason == "pids" && !denials.iter().any(|d| d.access == "fork") {
             let limit = ran.resolved.policy.limits.as_ref().and_then(|l| l.pids);
