@@ -38,8 +38,12 @@ integration: build rootfs
 test-v2: build rootfs
 	hack/v2lane.sh
 
+# Start time vs runc and bubblewrap, then the package-manager wrappers
+# (per-script overhead, npm and cargo projects); bench.sh rewrites
+# docs/benchmarks.md, bench-wrap.sh then appends its section.
 bench: build rootfs
 	hack/bench.sh
+	hack/bench-wrap.sh
 
 clean:
 	$(CARGO) clean

@@ -209,6 +209,20 @@ teardown() { wrap_teardown; }
 	assert_summary "$stderr" 1 1 0 0 0
 }
 
+@test "npm: good-gyp: a node-gyp native addon builds offline in the sandbox (Node's installed headers) and loads on the host" {
+	command -v g++ >/dev/null || skip "g++ is not installed (node-gyp links with it)"
+	npm_project good-gyp
+	run --separate-stderr wrap npm install
+	show
+	[ "$status" -eq 0 ] || fail "status $status"
+	[ -f "$PROJECT/node_modules/good-gyp/build/Release/hello.node" ] || fail "no addon built"
+	run node -e 'console.log(require(process.argv[1]).hello())' "$PROJECT/node_modules/good-gyp"
+	assert_eq "$output" "hello from a native addon"
+	# npm runs `node-gyp rebuild` as the install script of a package with a binding.gyp.
+	assert_line "$stderr" '^cagebox: good-gyp@1\.0\.0 install: ok \([0-9.]+m?s\)$'
+	assert_summary "$stderr" 1 1 0 0 0
+}
+
 @test "npm: good-output, good-tmp, good-children: 3M of output, a private /tmp and 100 children work" {
 	npm_project good-output good-tmp good-children
 	run --separate-stderr wrap npm install

@@ -77,6 +77,26 @@ fn fetch(args: &[String]) -> Result<i32, WrapError> {
     Ok(exit_code(status))
 }
 
+/// The `[package]` name and version of the project's Cargo.toml (a
+/// workspace root has none: its directory name then).
+fn crate_name(project: &std::path::Path) -> (String, Option<String>) {
+    let manifest = std::fs::read_to_string(project.join("Cargo.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok());
+    let package = manifest.as_ref().and_then(|m| m.get("package"));
+    let field = |k: &str| {
+        package
+            .and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let dir = project
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "(project)".into());
+    (field("name").unwrap_or(dir), field("version"))
+}
+
 /// Runs `cargo ARGS`; returns cargo's exit code.
 pub fn run(opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
     let sub = args
@@ -112,10 +132,7 @@ pub fn run(opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
     let ctx = ran
         .invocation
         .context(vec![], PathBuf::from("/"), None, &host);
-    let name = project
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "(project)".into());
+    let (name, version) = crate_name(&project);
     let denials = denial::find(&ran.resolved.policy, &ctx, &name, &ran.stderr_tail);
     let killed = !matches!(rep.reason, "exit" | "pids");
     let verdict = match (killed, rep.exit_code, denials.is_empty()) {
@@ -130,9 +147,9 @@ pub fn run(opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
         session: format!("cargo-{}", std::process::id()),
         manager: "cargo".into(),
         package: name,
-        version: None,
+        version,
         integrity: None,
-        identity: "project directory".into(),
+        identity: "Cargo.toml".into(),
         claimed_name: None,
         phase: sub,
         script: args.join(" "),

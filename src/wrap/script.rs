@@ -68,20 +68,45 @@ fn read_json(path: &Path) -> Option<Value> {
 /// Inside the container a nested `npm run` must not try to start another
 /// container (no privileges there, and the session is not visible): its
 /// scripts run with a plain shell, inside this sandbox.
+///
+/// node-gyp fetches Node's headers into ~/.cache/node-gyp on first use;
+/// with HOME empty and no network that fails, so unless the caller chose a
+/// nodedir, native builds get the headers installed next to `node`.
 fn shell_layer() -> crate::policy::Layer {
+    let mut set = BTreeMap::from([("npm_config_script_shell".to_string(), "/bin/sh".to_string())]);
+    if std::env::var_os("npm_config_nodedir").is_none()
+        && let Some(dir) = installed_node_headers()
+    {
+        set.insert("npm_config_nodedir".into(), dir.display().to_string());
+    }
     crate::policy::Layer {
         process: Some(Process {
             env: Some(Env {
-                set: Some(BTreeMap::from([(
-                    "npm_config_script_shell".to_string(),
-                    "/bin/sh".to_string(),
-                )])),
+                set: Some(set),
                 ..Default::default()
             }),
             ..Default::default()
         }),
         ..Default::default()
     }
+}
+
+/// The prefix of the `node` on PATH when its headers are installed with it
+/// (`PREFIX/bin/node` and `PREFIX/include/node/node_version.h`).
+fn installed_node_headers() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let node = std::env::split_paths(&path)
+        .map(|d| d.join("node"))
+        .find(|n| n.is_file())?;
+    let prefix = std::fs::canonicalize(node)
+        .ok()?
+        .parent()?
+        .parent()?
+        .to_path_buf();
+    prefix
+        .join("include/node/node_version.h")
+        .is_file()
+        .then_some(prefix)
 }
 
 /// `cagebox-sh -c SCRIPT`: returns the script's exit code.
