@@ -1802,6 +1802,24 @@ timed_direct_read() {
 	[ ! -e "$PROJECT/survivor" ] || fail "a child survived the timeout"
 }
 
+@test "limits.timeout: deny: a sandbox whose cagebox is SIGKILLed dies with it (nothing runs on unsupervised)" {
+	cbx_bg "$T/out" exec --timeout 60s -- sh -c "$HOLD; sleep 60"
+	local i cg id
+	for i in $(seq 100); do [ -e "$PROJECT/started" ] && break; sleep 0.1; done
+	[ -e "$PROJECT/started" ] || fail "the sandbox never started: $(cat "$T/out")"
+	cg=$(bg_cgroup pids)
+	[ -n "$(cat "$cg/cgroup.procs")" ] || fail "no processes in $cg"
+	kill -KILL "$BG_PID"
+	for i in $(seq 50); do [ -z "$(cat "$cg/cgroup.procs" 2>/dev/null)" ] && break; sleep 0.1; done
+	assert_eq "$(cat "$cg/cgroup.procs" 2>/dev/null)" "" "processes left in $cg after cagebox died"
+	# What a SIGKILLed cagebox cannot remove itself (its state, private
+	# bundle, rootfs skeleton and cgroups) goes here.
+	id=${cg##*/}
+	"$RUNTIME" --root "$STATE" delete --force "$id" >/dev/null 2>&1 || true
+	rm -rf "${STATE:?}/.sandbox/$id" "/dev/shm/$id.rootfs"
+	pol_cleanup_cgroups
+}
+
 @test "limits.timeout: allow: a command within the timeout exits normally with its own code" {
 	run --separate-stderr cbx_exec --timeout 10s -- sh -c 'sleep 0.2; exit 7'
 	[ "$status" -eq 7 ] || fail "status $status: $stderr"

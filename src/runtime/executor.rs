@@ -55,7 +55,15 @@ fn run_init() {
             let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
             return;
         }
-        Ok(nix::unistd::ForkResult::Parent { child }) => child,
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            // libcontainer clones this init with CLONE_PARENT, so its parent
+            // is the cagebox that runs the sandbox: if that cagebox dies
+            // (SIGKILL, OOM), the init dies too, and with a pid namespace
+            // every process of the sandbox with it, instead of running on
+            // unsupervised, past its timeout.
+            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+            child
+        }
         // Without a child there is no init to be: exec the command directly.
         Err(_) => {
             let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
