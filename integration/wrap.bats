@@ -564,6 +564,26 @@ pnpm_project() {
 	fi
 }
 
+@test "pnpm install: esbuild from the registry: its postinstall runs sandboxed and esbuild works; same packages as plain pnpm" {
+	needs_registry https://registry.npmjs.org/esbuild "the npm registry"
+	command -v pnpm >/dev/null || skip "pnpm is not installed (.ci/run: npm install -g pnpm@9.15.9)"
+	WRAP_TIMEOUT=$WRAP_REAL_TIMEOUT
+	mkdir -p "$T/plain"
+	local pj='{"name":"real-esbuild","version":"1.0.0","private":true,"dependencies":{"esbuild":"0.25.12"}}'
+	echo "$pj" >"$T/plain/package.json"
+	echo "$pj" >"$PROJECT/package.json"
+	echo "store-dir=$WRAP_BASE/pnpm-store" >"$T/plain/.npmrc"
+	echo "store-dir=$WRAP_BASE/pnpm-store" >"$PROJECT/.npmrc"
+	(cd "$T/plain" && pnpm install --no-frozen-lockfile >/dev/null 2>&1) ||
+		skip "pnpm could not install esbuild@0.25.12 from the registry"
+	run --separate-stderr wrap pnpm install --no-frozen-lockfile
+	show
+	[ "$status" -eq 0 ] || fail "status $status"
+	assert_rec esbuild postinstall '.manager == "pnpm" and .verdict == "ok" and .version == "0.25.12" and .script == "node install.js"'
+	"$PROJECT/node_modules/.bin/esbuild" --version | grep -qx 0.25.12 || fail "esbuild does not run after cagebox pnpm install"
+	diff <(ls "$T/plain/node_modules/.pnpm") <(ls "$PROJECT/node_modules/.pnpm") || fail "different packages installed"
+}
+
 @test "cargo build: a real project (serde derive, serde_json, the cc crate compiling C) from crates.io: fetch on the host, build offline" {
 	needs_registry https://index.crates.io/config.json "crates.io"
 	WRAP_TIMEOUT=$WRAP_REAL_TIMEOUT
