@@ -82,7 +82,10 @@ pub fn is_sandbox_exec(args: &[String]) -> bool {
         if SANDBOX_FLAGS.contains(&name) {
             return true;
         }
-        if OCI_EXEC_VALUE_FLAGS.contains(&name) && !a.contains('=') {
+        // Global flags may follow the subcommand too (`exec --root X --preset P`).
+        let takes_value =
+            OCI_EXEC_VALUE_FLAGS.contains(&name) || GLOBAL_VALUE_FLAGS.contains(&name);
+        if takes_value && !a.contains('=') {
             it.next();
         }
     }
@@ -335,6 +338,7 @@ mod tests {
             "cagebox exec --policy p.toml -- ls",
             "cagebox --root /x exec --memory 1G -- ls",
             "cagebox exec -e A=B --timeout=3s -- ls",
+            "cagebox exec --root /x --preset npm-scripts -- ls",
         ] {
             assert!(is_sandbox_exec(&argv(sandbox)), "{sandbox}");
         }
@@ -344,6 +348,7 @@ mod tests {
             "cagebox --root /run/x exec -e A=B -t ctr sh -- -c x",
             "cagebox --log /l --log-format json exec --pid-file /p ctr",
             "cagebox run -b x -- y",
+            "cagebox exec --root /x ctr ls",
         ] {
             assert!(!is_sandbox_exec(&argv(oci)), "{oci}");
         }
