@@ -4,12 +4,11 @@
 //! and proc macros, which run inside that cargo and rustc, are sandboxed.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 
 use super::npm::{WrapOpts, exit_code};
 use super::record::{Record, Summary, WrapReport, now_rfc3339};
-use super::{WrapError, denial, io};
+use super::{WrapError, io};
 use crate::policy::model::{Env, Filesystem, PathRule, Process};
 use crate::runtime::Runtime;
 use crate::sandbox::{self, Request};
@@ -127,50 +126,21 @@ pub fn run(opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
     };
     let rt = Runtime::new(opts.root.clone());
     let ran = sandbox::run(&rt, &req)?;
-    let rep = &ran.report;
-    let host = sandbox::host::RealHost;
-    let ctx = ran
-        .invocation
-        .context(vec![], PathBuf::from("/"), None, &host);
     let (name, version) = crate_name(&project);
-    let denials = denial::find(&ran.resolved.policy, &ctx, &name, &ran.stderr_tail);
-    let killed = !matches!(rep.reason, "exit" | "pids");
-    let verdict = match (killed, rep.exit_code, denials.is_empty()) {
-        (true, _, _) => "killed",
-        (false, 0, _) => "ok",
-        (false, _, false) => "denied",
-        (false, _, true) => "failed",
-    };
-    let u = &rep.usage;
-    let record = Record {
+    let base = Record {
         time: now_rfc3339(),
         session: format!("cargo-{}", std::process::id()),
         manager: "cargo".into(),
-        package: name,
+        package: name.clone(),
         version,
-        integrity: None,
         identity: "Cargo.toml".into(),
-        claimed_name: None,
         phase: sub,
         script: args.join(" "),
         dir: project.display().to_string(),
         root_project: true,
-        approval: None,
-        verdict: verdict.into(),
-        exit_code: rep.exit_code,
-        reason: rep.reason.into(),
-        wall_ms: rep.wall_ms,
-        policy_layers: rep.policy_layers.clone(),
-        policy_digest: rep.policy_digest.clone(),
-        widened: rep.widened.clone(),
-        denials,
-        peak_memory_bytes: u.peak_memory_bytes,
-        oom_kills: u.oom_kills,
-        cpu_user_ms: u.cpu_user_ms,
-        cpu_system_ms: u.cpu_system_ms,
-        peak_pids: u.peak_pids,
-        pids_limit_hits: u.pids_limit_hits,
+        ..Default::default()
     };
+    let record = super::script::outcome(&ran, &name, base);
     for l in record.lines() {
         eprintln!("{l}");
     }
@@ -179,16 +149,17 @@ pub fn run(opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
         .clone()
         .unwrap_or_else(super::default_audit_log);
     record.append_to(&audit)?;
+    let code = record.exit_code;
     let records = [record];
     if let Some(path) = &opts.report {
         WrapReport {
             manager: "cargo",
             args,
-            exit_code: rep.exit_code,
+            exit_code: code,
             summary: Summary::of(&records),
             scripts: &records,
         }
         .write(path)?;
     }
-    Ok(rep.exit_code)
+    Ok(code)
 }

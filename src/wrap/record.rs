@@ -25,7 +25,7 @@ pub struct Denial {
 }
 
 /// One script run (one line of the JSONL audit log).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Record {
     pub time: String,
     pub session: String,

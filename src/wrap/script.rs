@@ -232,17 +232,7 @@ impl RecordBase<'_> {
             verdict: "failed".into(),
             exit_code: sandbox::EXIT_CAGEBOX,
             reason: "cagebox".into(),
-            wall_ms: 0,
-            policy_layers: vec![],
-            policy_digest: String::new(),
-            widened: BTreeMap::new(),
-            denials: vec![],
-            peak_memory_bytes: None,
-            oom_kills: 0,
-            cpu_user_ms: None,
-            cpu_system_ms: None,
-            peak_pids: None,
-            pids_limit_hits: 0,
+            ..Default::default()
         }
     }
 
@@ -254,64 +244,70 @@ impl RecordBase<'_> {
     }
 
     fn finished(&self, ran: &Ran) -> Record {
-        let rep = &ran.report;
-        let host = sandbox::host::RealHost;
-        let ctx = ran
-            .invocation
-            .context(vec![], PathBuf::from("/"), None, &host);
-        let mut denials = denial::find(&ran.resolved.policy, &ctx, &self.id.name, &ran.stderr_tail);
-        // A fork refused by the pids limit ends a fork bomb: reported as
-        // killed (pids), with the fork denial as its detail.
-        let killed = matches!(
-            rep.reason,
-            "timeout" | "oom" | "signal" | "output" | "cpu_time" | "file_size" | "pids"
-        );
-        if rep.reason == "pids" && !denials.iter().any(|d| d.access == "fork") {
-            let limit = ran.resolved.policy.limits.as_ref().and_then(|l| l.pids);
-            denials.push(super::record::Denial {
-                evidence: format!(
-                    "{} fork(s) refused by the pids limit",
-                    rep.usage.pids_limit_hits
-                ),
-                path: None,
-                access: "fork".into(),
-                rule: format!(
-                    "limits.pids = {}",
-                    limit.map(|p| p.to_string()).unwrap_or_default()
-                ),
-                allow: format!(
-                    "in cagebox.toml, [packages.{:?}] limits.pids = <more>{}",
-                    self.id.name,
-                    denial::widen_hint(&self.id.name, "limits.pids")
-                ),
-            });
-        }
-        let verdict = if killed {
-            "killed"
-        } else if rep.exit_code == 0 {
-            "ok"
-        } else if !denials.is_empty() {
-            "denied"
-        } else {
-            "failed"
-        };
-        let u = &rep.usage;
-        Record {
-            verdict: verdict.into(),
-            exit_code: rep.exit_code,
-            reason: rep.reason.into(),
-            wall_ms: rep.wall_ms,
-            policy_layers: rep.policy_layers.clone(),
-            policy_digest: rep.policy_digest.clone(),
-            widened: rep.widened.clone(),
-            denials,
-            peak_memory_bytes: u.peak_memory_bytes,
-            oom_kills: u.oom_kills,
-            cpu_user_ms: u.cpu_user_ms,
-            cpu_system_ms: u.cpu_system_ms,
-            peak_pids: u.peak_pids,
-            pids_limit_hits: u.pids_limit_hits,
-            ..self.record()
-        }
+        outcome(ran, &self.id.name, self.record())
+    }
+}
+
+/// `base` completed with how the sandboxed run `ran` of `package` ended:
+/// verdict, denials (from its stderr), exit, policy and cgroup figures.
+/// Shared by the script shell and `cagebox cargo`.
+pub(crate) fn outcome(ran: &Ran, package: &str, base: Record) -> Record {
+    let rep = &ran.report;
+    let host = sandbox::host::RealHost;
+    let ctx = ran
+        .invocation
+        .context(vec![], PathBuf::from("/"), None, &host);
+    let mut denials = denial::find(&ran.resolved.policy, &ctx, package, &ran.stderr_tail);
+    // A fork refused by the pids limit ends a fork bomb: reported as
+    // killed (pids), with the fork denial as its detail.
+    let killed = matches!(
+        rep.reason,
+        "timeout" | "oom" | "signal" | "output" | "cpu_time" | "file_size" | "pids"
+    );
+    if rep.reason == "pids" && !denials.iter().any(|d| d.access == "fork") {
+        let limit = ran.resolved.policy.limits.as_ref().and_then(|l| l.pids);
+        denials.push(super::record::Denial {
+            evidence: format!(
+                "{} fork(s) refused by the pids limit",
+                rep.usage.pids_limit_hits
+            ),
+            path: None,
+            access: "fork".into(),
+            rule: format!(
+                "limits.pids = {}",
+                limit.map(|p| p.to_string()).unwrap_or_default()
+            ),
+            allow: format!(
+                "in cagebox.toml, [packages.{package:?}] limits.pids = <more>{}",
+                denial::widen_hint(package, "limits.pids")
+            ),
+        });
+    }
+    let verdict = if killed {
+        "killed"
+    } else if rep.exit_code == 0 {
+        "ok"
+    } else if !denials.is_empty() {
+        "denied"
+    } else {
+        "failed"
+    };
+    let u = &rep.usage;
+    Record {
+        verdict: verdict.into(),
+        exit_code: rep.exit_code,
+        reason: rep.reason.into(),
+        wall_ms: rep.wall_ms,
+        policy_layers: rep.policy_layers.clone(),
+        policy_digest: rep.policy_digest.clone(),
+        widened: rep.widened.clone(),
+        denials,
+        peak_memory_bytes: u.peak_memory_bytes,
+        oom_kills: u.oom_kills,
+        cpu_user_ms: u.cpu_user_ms,
+        cpu_system_ms: u.cpu_system_ms,
+        peak_pids: u.peak_pids,
+        pids_limit_hits: u.pids_limit_hits,
+        ..base
     }
 }
