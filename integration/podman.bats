@@ -318,6 +318,39 @@ HOG='dd if=/dev/zero of=/dev/null bs=200M count=1'
 	has_line "$(printf 'Seccomp_filters:\t1')"
 }
 
+@test "podman: a policy rule with no exact OCI form is stacked on the container and its exec'd processes (cagebox only)" {
+	case "$(basename "$RUNTIME")" in cagebox*) ;; *) skip "io.cagebox.policy is a cagebox feature; $(basename "$RUNTIME") ignores it" ;; esac
+	# podman's profile allows kill unconditionally; "not (pid 1 and signal
+	# 0)" has no single OCI rule (sh is pid 1 here: it probes a child), so it becomes a filter of its own
+	# (seccompiler), beside podman's filter and the policy's preset filter.
+	local pol="$BATS_TEST_TMPDIR/stack.toml"
+	cat >"$pol" <<-'EOF'
+		version = 1
+		[[seccomp.rules]]
+		syscalls = ["kill"]
+		action = "errno"
+		errno = "EACCES"
+		args = [{ index = 0, op = "eq", value = 1 }, { index = 1, op = "eq", value = 0 }]
+	EOF
+	run --separate-stderr pm run --rm --annotation "io.cagebox.policy=$pol" "$IMG" sh -c \
+		'grep "^Seccomp_filters" /proc/self/status; kill -0 1 && echo probe-1-ran; sleep 5 & kill -0 $! && echo probe-self-ok; kill $!'
+	assert_status 0
+	has_line "$(printf 'Seccomp_filters:\t3')"
+	case "$stderr" in *"can't kill pid 1: Permission denied"*) ;; *) _fail_with "kill(1, 0) not denied with EACCES: $stderr" ;; esac
+	has_line "probe-self-ok"
+	if printf '%s\n' "$output" | grep -qx probe-1-ran; then _fail_with "kill(1, 0) was allowed"; fi
+	# A process joining the container (podman exec) gets the same filters.
+	local name="cbx-stack-$$"
+	run --separate-stderr pm run -d --name "$name" --annotation "io.cagebox.policy=$pol" "$IMG" sleep 60
+	assert_status 0
+	run --separate-stderr pm exec "$name" sh -c 'grep "^Seccomp_filters" /proc/self/status; kill -0 1 && echo probe-1-ran; kill -0 $$ && echo probe-self-ok'
+	pm rm -f -t 0 "$name" >/dev/null 2>&1 || true
+	assert_status 0
+	has_line "$(printf 'Seccomp_filters:\t3')"
+	has_line "probe-self-ok"
+	if printf '%s\n' "$output" | grep -qx probe-1-ran; then _fail_with "exec: kill(1, 0) was allowed"; fi
+}
+
 @test "podman: an unknown io.cagebox.policy preset fails the run with the annotation named (cagebox only)" {
 	case "$(basename "$RUNTIME")" in cagebox*) ;; *) skip "io.cagebox.policy is a cagebox feature; $(basename "$RUNTIME") ignores it" ;; esac
 	run --separate-stderr pm run --rm --annotation io.cagebox.policy=no-such-preset "$IMG" true

@@ -1112,6 +1112,96 @@ P() { echo "$T/policy.toml"; }
 	[ ! -e "$PROJECT/newdir" ] || fail "mkdir ran"
 }
 
+@test "seccomp.rules: deny: a masked_eq deny beside the default preset's socket allows is stacked, exactly" {
+	# No exact OCI form (the allow rules per family have no masked_eq
+	# complement): the rule goes to a filter of its own (seccompiler),
+	# named in the spec's io.cagebox.seccomp.stack annotation.
+	cat >"$(P)" <<-'EOF'
+		version = 1
+		[network]
+		mode = "loopback"
+		[widen]
+		"network.mode" = "IPv6-only test server"
+		[[seccomp.rules]]
+		syscalls = ["socket"]
+		action = "errno"
+		errno = "EAFNOSUPPORT"
+		args = [{ index = 0, op = "masked_eq", value = 255, value_two = 2 }]
+	EOF
+	run --separate-stderr "$RUNTIME" spec --policy "$(P)"
+	[ "$status" -eq 0 ] || fail "spec: status $status: $stderr"
+	stack="$(jq -r '.annotations["io.cagebox.seccomp.stack"]' <<<"$output")"
+	[ "$(jq -r '.[0].names[0]' <<<"$stack")" = socket ] || fail "no stacked socket rule: $stack"
+	[ "$(jq '[.linux.seccomp.syscalls[] | select(.errnoRet == 97)] | length' <<<"$output")" = 0 ] ||
+		fail "the rule is also in linux.seccomp"
+	run --separate-stderr cbx_exec --policy "$(P)" -- "$PY" "$POL_FIX/sockets.py"
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	assert_contains "$output" "AF_UNIX ok"
+	assert_contains "$output" "AF_INET6 ok"
+	assert_contains "$output" "AF_INET errno 97"
+	# Only the masked bits decide: family 2 | 0x100 has low byte 2 too.
+	run --separate-stderr cbx_exec --policy "$(P)" -- "$PY" "$POL_FIX/syscall.py" socket 0x102 1 0
+	assert_eq "$output" "socket rc=-1 errno=97"
+	run --separate-stderr cbx_exec --policy "$(P)" -- grep '^Seccomp_filters:' /proc/self/status
+	assert_eq "$output" "$(printf 'Seccomp_filters:\t2')"
+}
+
+@test "seccomp.rules: deny: a deny with two conditions on an allowed syscall holds only when both do" {
+	# kill(pid, 0) probes; the rule denies probing pid 1 only. The default
+	# preset allows kill, and "not (A and B)" has no single OCI rule.
+	cat >"$(P)" <<-'EOF'
+		version = 1
+		[[seccomp.rules]]
+		syscalls = ["kill"]
+		action = "errno"
+		errno = "EACCES"
+		args = [{ index = 0, op = "eq", value = 1 }, { index = 1, op = "eq", value = 0 }]
+		why = "no probing of pid 1"
+	EOF
+	run --separate-stderr cbx_exec --policy "$(P)" -- sh -c \
+		"$PY $POL_FIX/syscall.py kill 1 0; $PY $POL_FIX/syscall.py kill 0 0; $PY $POL_FIX/syscall.py kill 1 18"
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	assert_eq "$(sed -n 1p <<<"$output")" "kill rc=-1 errno=13"
+	assert_eq "$(sed -n 2p <<<"$output")" "kill rc=0 errno=0"
+	assert_eq "$(sed -n 3p <<<"$output")" "kill rc=0 errno=0"
+}
+
+@test "seccomp.rules: deny: a stacked filter also takes x32 system calls (the x86_64 audit arch) away" {
+	needs_x86_64
+	cat >"$(P)" <<-'EOF'
+		version = 1
+		[[seccomp.rules]]
+		syscalls = ["kill"]
+		action = "errno"
+		errno = "EACCES"
+		args = [{ index = 0, op = "eq", value = 1 }, { index = 1, op = "eq", value = 0 }]
+	EOF
+	# x32's socket() number; the kernel says ENOSYS when x32 is off, and
+	# runs it when on. Under the stacked filter it never gets that far.
+	run --separate-stderr cbx_exec -- "$PY" "$POL_FIX/syscall.py" x32:socket 1 1 0
+	echo "without a stacked filter: $output"
+	run --separate-stderr cbx_exec --policy "$(P)" -- "$PY" "$POL_FIX/syscall.py" x32:socket 1 1 0
+	assert_eq "$output" "x32:socket rc=-1 errno=13"
+}
+
+@test "seccomp.rules: deny: a rule that needs a stacked filter with no_new_privileges = false is refused (exit 125)" {
+	cat >"$(P)" <<-'EOF'
+		version = 1
+		[process]
+		no_new_privileges = false
+		[widen]
+		"process.no_new_privileges" = "setuid helper"
+		[[seccomp.rules]]
+		syscalls = ["kill"]
+		action = "errno"
+		args = [{ index = 0, op = "eq", value = 1 }, { index = 1, op = "eq", value = 0 }]
+	EOF
+	run --separate-stderr cbx_exec --policy "$(P)" -- true
+	[ "$status" -eq 125 ] || fail "status $status: $stderr"
+	assert_contains "$stderr" "process.no_new_privileges"
+	assert_contains "$stderr" "kill"
+}
+
 @test "seccomp.rules: allow: an allow rule opens a syscall only with a widen" {
 	needs_x86_64
 	cat >"$(P)" <<-'EOF'

@@ -301,10 +301,11 @@ pol_write_fixtures() {
 import ctypes, sys
 libc = ctypes.CDLL(None, use_errno=True)
 NR = {"personality": 135, "ptrace": 101, "unshare": 272, "keyctl": 250,
-      "mount": 165, "bpf": 321, "acct": 163}
+      "mount": 165, "bpf": 321, "acct": 163, "socket": 41, "kill": 62,
+      "x32:socket": 0x40000000 | 41}
 name = sys.argv[1]
 args = [ctypes.c_long(int(a, 0)) for a in sys.argv[2:]]
-r = libc.syscall(NR[name], *args)
+r = libc.syscall(ctypes.c_long(NR[name]), *args)
 e = ctypes.get_errno() if r == -1 else 0
 print(f"{name} rc={r} errno={e}", flush=True)
 EOF

@@ -116,6 +116,11 @@ pub struct CageExecutor {
     /// result wins). Installed before `bpf`, which then only needs the
     /// policy filter to allow seccomp(2) (every preset does).
     pub policy_bpf: Option<Compiled>,
+    /// Deny rules with no exact form in the profile (seccomp_stack.rs),
+    /// compiled with seccompiler; each a default-allow filter of its own.
+    /// Installed first of the seccomp filters, so the ones after need them
+    /// to allow seccomp(2), which the spec layer guarantees.
+    pub stack_bpf: Vec<Compiled>,
     /// For processes joining a running container: its Landlock rules
     /// (the tenant spec libcontainer builds carries no annotations).
     pub tenant_landlock: Option<super::landlock::LandlockRules>,
@@ -173,8 +178,17 @@ impl Executor for CageExecutor {
         if let Some(seccomp) = &self.tenant_seccomp {
             apply_tenant_seccomp(seccomp)?;
         }
-        if let Some(c) = &self.policy_bpf {
+        // no_new_privs once, before any filter: a stacked rule may deny
+        // the prctl/capget this needs.
+        if !self.stack_bpf.is_empty() || self.policy_bpf.is_some() || self.bpf.is_some() {
             ensure_filter_allowed()?;
+        }
+        for c in &self.stack_bpf {
+            seccomp::install(c).map_err(|e| {
+                ExecutorError::Other(format!("cannot install the stacked seccomp filter: {e}"))
+            })?;
+        }
+        if let Some(c) = &self.policy_bpf {
             seccomp::install(c).map_err(|e| {
                 ExecutorError::Other(format!("cannot install the policy's seccomp filter: {e}"))
             })?;
@@ -182,7 +196,6 @@ impl Executor for CageExecutor {
         // Last: after this only execve runs, so the profile need not allow
         // anything cagebox itself does.
         if let Some(c) = &self.bpf {
-            ensure_filter_allowed()?;
             seccomp::install(c).map_err(|e| {
                 ExecutorError::Other(format!("cannot install the seccomp filter: {e}"))
             })?;

@@ -12,6 +12,7 @@ pub mod prepare;
 pub mod query;
 pub mod sandboxed;
 pub mod seccomp;
+pub mod seccomp_stack;
 pub mod stats;
 pub mod swap;
 pub mod tenant;
@@ -103,6 +104,15 @@ struct Filters {
     spec: Option<seccomp::Compiled>,
     /// The annotation policy's, stacked on the spec's.
     policy: Option<seccomp::Compiled>,
+    /// The spec's stacked rules (io.cagebox.seccomp.stack), compiled.
+    stack: Vec<seccomp::Compiled>,
+}
+
+/// The filters for a spec's `io.cagebox.seccomp.stack` annotation.
+pub(crate) fn stack_filters(spec: &Spec) -> Result<Vec<seccomp::Compiled>, RuntimeError> {
+    let rules = crate::spec::seccomp_stack::from_annotations(spec.annotations().as_ref())
+        .map_err(RuntimeError::Invalid)?;
+    Ok(seccomp_stack::compile(&rules)?)
 }
 
 /// One policy layer named by an annotation or `--enforce-policy`: a preset
@@ -297,6 +307,7 @@ impl Runtime {
         let filters = Filters {
             spec: compiled,
             policy: policy_compiled,
+            stack: stack_filters(spec)?,
         };
         let memory = spec
             .linux()
@@ -385,6 +396,7 @@ impl Runtime {
                 bpf: filters.spec,
                 tenant_seccomp: None,
                 policy_bpf: filters.policy,
+                stack_bpf: filters.stack,
                 tenant_landlock: None,
             })
             .with_pid_file(opts.pid_file.as_ref())?

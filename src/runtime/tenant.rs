@@ -68,6 +68,8 @@ impl Runtime {
             bpf: self.tenant_filter(c.bundle(), super::TENANT_FILTER)?,
             tenant_seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
             policy_bpf: self.tenant_filter(c.bundle(), super::POLICY_FILTER)?,
+            // From the container's spec: the tenant spec has no annotations.
+            stack_bpf: super::stack_filters(&spec)?,
             // libcontainer's tenant spec has no annotations: pass the
             // container's Landlock rules, or a joiner would escape them.
             tenant_landlock: super::landlock::from_spec(&spec)

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::policy::model::{self, DegradeMode, Layer, NetworkMode, PathRule, SeccompPreset};
 use crate::runtime::landlock::{self, LandlockRules};
+use crate::spec::seccomp_stack::StackRule;
 use crate::spec::{env, seccomp_presets};
 
 #[derive(Debug, thiserror::Error)]
@@ -223,7 +224,20 @@ pub fn build(policy: &Layer, ctx: &Context) -> Result<Built, SpecError> {
 
     let process = process(policy, ctx)?;
     let resources = resources(policy)?;
-    let seccomp = seccomp(policy, ctx, mode)?;
+    let (seccomp, stacked) = seccomp(policy, ctx, mode)?;
+    if !stacked.is_empty()
+        && policy.process.as_ref().and_then(|p| p.no_new_privileges) == Some(false)
+    {
+        // The stacked filter is installed after capabilities are dropped,
+        // which the kernel allows only with no_new_privs.
+        return Err(invalid(
+            "process.no_new_privileges",
+            format!(
+                "false, but seccomp.rules for {} need their own filter (no exact form in the profile), which needs no_new_privileges = true",
+                stacked[0].names.join(", ")
+            ),
+        ));
+    }
     let landlock = landlock_rules(policy, ctx)?;
 
     let mut namespaces = vec![json!({"type": "mount"})];
@@ -262,6 +276,11 @@ pub fn build(policy: &Layer, ctx: &Context) -> Result<Built, SpecError> {
     if let Some(l) = &landlock {
         let text = landlock::to_annotation(l).map_err(|e| SpecError::Build(e.to_string()))?;
         annotations.insert(landlock::ANNOTATION.into(), json!(text));
+    }
+    if !stacked.is_empty() {
+        let text = super::seccomp_stack::to_annotation(&stacked)
+            .map_err(|e| SpecError::Build(e.to_string()))?;
+        annotations.insert(super::seccomp_stack::ANNOTATION.into(), json!(text));
     }
     // The command is not pid 1: a small init (executor.rs) forwards signals
     // and reaps, so SIGTERM, SIGXCPU and SIGXFSZ act on it as usual (the
@@ -626,7 +645,7 @@ fn seccomp(
     policy: &Layer,
     ctx: &Context,
     mode: NetworkMode,
-) -> Result<Option<LinuxSeccomp>, SpecError> {
+) -> Result<(Option<LinuxSeccomp>, Vec<StackRule>), SpecError> {
     let s = policy.seccomp.clone().unwrap_or_default();
     let loaded = match &s.profile {
         Some(path) => Some(ctx.seccomp_profile.clone().ok_or_else(|| {
@@ -638,13 +657,15 @@ fn seccomp(
 }
 
 /// The policy's seccomp filter: `loaded` (a `seccomp.profile` file) or the
-/// preset, then the network block, then the policy's own rules. Shared by
-/// `build` and by annotation narrowing (narrow.rs).
+/// preset, then the network block, then the policy's own rules; and the
+/// deny rules that have no exact form in it, for a stacked filter
+/// (seccomp_stack.rs). Shared by `build` and by annotation narrowing
+/// (narrow.rs).
 pub fn policy_seccomp(
     s: &model::Seccomp,
     loaded: Option<LinuxSeccomp>,
     mode: NetworkMode,
-) -> Result<Option<LinuxSeccomp>, SpecError> {
+) -> Result<(Option<LinuxSeccomp>, Vec<StackRule>), SpecError> {
     let errno = crate::policy::errno_value(s.errno.as_deref().unwrap_or("EPERM"))
         .ok_or_else(|| invalid("seccomp.errno", format!("unknown errno {:?}", s.errno)))?;
     let kill = s.action == Some(model::DenyAction::Kill);
@@ -659,11 +680,12 @@ pub fn policy_seccomp(
         let p = profile.get_or_insert_with(super::rules::allow_all);
         seccomp_presets::block_network(p, errno);
     }
+    let mut stacked = vec![];
     if let Some(rules) = &s.rules {
         let p = profile.get_or_insert_with(super::rules::allow_all);
-        super::rules::add(p, rules, errno)?;
+        stacked = super::rules::add(p, rules, errno)?;
     }
-    Ok(profile)
+    Ok((profile, stacked))
 }
 
 fn landlock_rules(policy: &Layer, ctx: &Context) -> Result<Option<LandlockRules>, SpecError> {

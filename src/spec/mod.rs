@@ -6,3 +6,4 @@ pub mod env;
 pub mod narrow;
 pub mod rules;
 pub mod seccomp_presets;
+pub mod seccomp_stack;

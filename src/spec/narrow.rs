@@ -192,8 +192,15 @@ pub fn narrow(spec: &Spec, policy: &Layer) -> Result<Narrowed, SpecError> {
         v["annotations"] = json!({});
     }
     v["annotations"][NARROWED_ANNOTATION] = json!("true");
-    let seccomp = policy_filter(policy)?;
-    let spec: Spec = serde_json::from_value(v).map_err(|e| SpecError::Build(e.to_string()))?;
+    let (seccomp, stacked) = policy_filter(policy)?;
+    let mut spec: Spec = serde_json::from_value(v).map_err(|e| SpecError::Build(e.to_string()))?;
+    if !stacked.is_empty() {
+        // Stacked beside the client's filter and the policy's (executor.rs).
+        let mut a = spec.annotations().clone().unwrap_or_default();
+        super::seccomp_stack::merge_into(&mut a, &stacked)
+            .map_err(|e| invalid("seccomp.rules", e))?;
+        spec.set_annotations(Some(a));
+    }
     Ok(Narrowed { spec, seccomp })
 }
 
@@ -243,8 +250,11 @@ pub fn narrow_exec(
     serde_json::from_value(v).map_err(err)
 }
 
-/// The policy's own seccomp filter (preset, network block, rules).
-fn policy_filter(policy: &Layer) -> Result<Option<LinuxSeccomp>, SpecError> {
+type PolicyFilter = (Option<LinuxSeccomp>, Vec<super::seccomp_stack::StackRule>);
+
+/// The policy's own seccomp filter (preset, network block, rules), and its
+/// rules that need a stacked filter.
+fn policy_filter(policy: &Layer) -> Result<PolicyFilter, SpecError> {
     let s = policy.seccomp.clone().unwrap_or_default();
     if s.profile.is_some() {
         return Err(invalid(

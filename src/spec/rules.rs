@@ -4,14 +4,18 @@
 //! that allowance away, or the allow would still match: the syscall leaves
 //! the unconditional allow rules, the deny rule is added, and for a rule
 //! with one argument condition the complement (`ne` for `eq`, ...) is
-//! allowed again. A deny rule with several conditions on an allowed syscall
-//! has no exact OCI form (the complement of an AND is an OR): refused, never
-//! approximated.
+//! allowed again. A deny rule with no exact OCI form for a syscall (several
+//! conditions on an allowed syscall: the complement of an AND is an OR; a
+//! `masked_eq` deny beside an allow; two conditions on one argument) is not
+//! approximated: for that syscall it is returned as a stacked rule
+//! (seccomp_stack.rs), a filter of its own that the kernel runs beside the
+//! profile, strictest answer winning.
 
 use libcontainer::oci_spec::runtime::LinuxSeccomp;
 use serde_json::{Value, json};
 
 use super::build::SpecError;
+use super::seccomp_stack::{StackAction, StackRule};
 use crate::policy::model::{ArgOp, RuleAction, SyscallRule};
 
 const ARCHES: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
@@ -64,13 +68,16 @@ fn arg_json(index: u32, op: ArgOp, value: u64, value_two: Option<u64>) -> Value 
 }
 
 /// Appends `rules` to `profile`; `default_errno` for errno rules without one.
+/// Returns the deny rules (per syscall) that have no exact form in the
+/// profile, to be stacked as a filter of their own.
 pub fn add(
     profile: &mut LinuxSeccomp,
     rules: &[SyscallRule],
     default_errno: u32,
-) -> Result<(), SpecError> {
+) -> Result<Vec<StackRule>, SpecError> {
     let mut v = serde_json::to_value(&*profile).map_err(|e| SpecError::Build(e.to_string()))?;
     let mut syscalls: Vec<Value> = v["syscalls"].as_array().cloned().unwrap_or_default();
+    let mut stacked = Vec::new();
     for (i, r) in rules.iter().enumerate() {
         let key = format!("seccomp.rules[{i}]");
         let errno = match &r.errno {
@@ -80,28 +87,64 @@ pub fn add(
             })?,
             None => default_errno,
         };
+        if let Some(a) = r.args.iter().find(|a| a.index > 5) {
+            return Err(SpecError::Invalid {
+                key: format!("{key}.args"),
+                msg: format!("argument index {} (syscalls have arguments 0..=5)", a.index),
+            });
+        }
         let args: Vec<Value> = r
             .args
             .iter()
             .map(|a| arg_json(a.index, a.op, a.value, a.value_two))
             .collect();
-        let mut entry = json!({"names": r.syscalls, "action": action_name(r.action), "args": args});
+        let mut names = r.syscalls.clone();
+        let stack_action = match r.action {
+            RuleAction::Allow => None,
+            RuleAction::Errno => Some(StackAction::Errno(errno)),
+            RuleAction::Kill => Some(StackAction::Kill),
+            RuleAction::Log => Some(StackAction::Log),
+        };
+        if let Some(action) = stack_action {
+            let mut inexact = Vec::new();
+            for name in &r.syscalls {
+                // On a copy: a syscall without an exact form keeps the
+                // profile's allow rules as they are.
+                let mut narrowed = syscalls.clone();
+                match narrow_allows(&mut narrowed, name, &r.args) {
+                    Ok(()) => syscalls = narrowed,
+                    Err(_) => inexact.push(name.clone()),
+                }
+            }
+            if !inexact.is_empty() {
+                if let Some(s) = inexact.iter().find(|n| n.as_str() == "seccomp") {
+                    return Err(SpecError::Invalid {
+                        key,
+                        msg: format!(
+                            "{s}: this deny has no exact form in the profile, and a stacked filter that denies seccomp(2) would stop the profile's own filter from being installed; deny it without conditions"
+                        ),
+                    });
+                }
+                names.retain(|n| !inexact.contains(n));
+                stacked.push(StackRule {
+                    names: inexact,
+                    action,
+                    args: r.args.clone(),
+                });
+            }
+        }
+        if names.is_empty() {
+            continue;
+        }
+        let mut entry = json!({"names": names, "action": action_name(r.action), "args": args});
         if r.action == RuleAction::Errno {
             entry["errnoRet"] = json!(errno);
-        }
-        if r.action != RuleAction::Allow {
-            for name in &r.syscalls {
-                narrow_allows(&mut syscalls, name, &r.args).map_err(|msg| SpecError::Invalid {
-                    key: key.clone(),
-                    msg: format!("{name}: {msg}"),
-                })?;
-            }
         }
         syscalls.push(entry);
     }
     v["syscalls"] = Value::Array(syscalls);
     *profile = serde_json::from_value(v).map_err(|e| SpecError::Build(e.to_string()))?;
-    Ok(())
+    Ok(stacked)
 }
 
 /// Does the condition `op value (value_two)` hold for argument value `x`?
@@ -214,4 +257,100 @@ fn narrow_allows(
     }
     *syscalls = out;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::model::ArgFilter;
+    use crate::spec::seccomp_presets::{Preset, profile};
+
+    fn rule(name: &str, args: Vec<ArgFilter>) -> SyscallRule {
+        SyscallRule {
+            syscalls: vec![name.into(), "swapoff".into()],
+            action: RuleAction::Errno,
+            errno: None,
+            args,
+            why: None,
+        }
+    }
+
+    fn entries_for(p: &LinuxSeccomp, name: &str) -> Vec<Value> {
+        let v = serde_json::to_value(p).unwrap();
+        v["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["names"].as_array().unwrap().iter().any(|n| n == name))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn a_deny_without_an_exact_form_is_stacked_and_leaves_the_profile_alone() {
+        let mut p = profile(Preset::Default, 1, false);
+        let before = entries_for(&p, "kill");
+        let two = vec![
+            ArgFilter {
+                index: 0,
+                op: ArgOp::Eq,
+                value: 1,
+                value_two: None,
+            },
+            ArgFilter {
+                index: 1,
+                op: ArgOp::Eq,
+                value: 0,
+                value_two: None,
+            },
+        ];
+        let stacked = add(&mut p, &[rule("kill", two.clone())], 1).unwrap();
+        assert_eq!(
+            stacked,
+            vec![StackRule {
+                names: vec!["kill".into()],
+                action: StackAction::Errno(1),
+                args: two,
+            }]
+        );
+        assert_eq!(
+            entries_for(&p, "kill"),
+            before,
+            "kill's allow rules unchanged"
+        );
+        // swapoff, in the same rule, has an exact form (the profile does
+        // not allow it): the rule is in the profile for it.
+        let swapoff = entries_for(&p, "swapoff");
+        assert!(
+            swapoff
+                .iter()
+                .any(|e| e["action"] == "SCMP_ACT_ERRNO" && e["names"] == json!(["swapoff"])),
+            "{swapoff:?}"
+        );
+    }
+
+    #[test]
+    fn an_exact_deny_is_not_stacked() {
+        let mut p = profile(Preset::Default, 1, false);
+        let one = vec![ArgFilter {
+            index: 1,
+            op: ArgOp::Eq,
+            value: 9,
+            value_two: None,
+        }];
+        assert!(add(&mut p, &[rule("kill", one)], 1).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_stacked_deny_of_seccomp_itself_is_refused() {
+        let mut p = profile(Preset::Default, 1, false);
+        let masked = vec![ArgFilter {
+            index: 0,
+            op: ArgOp::MaskedEq,
+            value: 1,
+            value_two: Some(1),
+        }];
+        let e = add(&mut p, &[rule("seccomp", masked)], 1).unwrap_err();
+        assert!(e.to_string().contains("seccomp"), "{e}");
+    }
 }
