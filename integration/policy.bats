@@ -1144,6 +1144,8 @@ P() { echo "$T/policy.toml"; }
 	assert_eq "$output" "socket rc=-1 errno=97"
 	run --separate-stderr cbx_exec --policy "$(P)" -- grep '^Seccomp_filters:' /proc/self/status
 	assert_eq "$output" "$(printf 'Seccomp_filters:\t2')"
+	run --separate-stderr "$RUNTIME" policy explain "$(P)"
+	assert_contains "$output" "for socket: a filter of its own, stacked on the profile"
 }
 
 @test "seccomp.rules: deny: a deny with two conditions on an allowed syscall holds only when both do" {

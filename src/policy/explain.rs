@@ -195,6 +195,14 @@ pub fn explain(p: &Layer, notes: &[String]) -> String {
         _ => format!("fail with {}", s.errno.as_deref().unwrap_or("EPERM")),
     };
     let _ = writeln!(o, "  Denied calls {deny}.");
+    // Which rules need a filter of their own (no exact form beside the
+    // profile's allow rules); unknown with a profile file, read elsewhere.
+    let stacked: Vec<String> = match &s.profile {
+        None => crate::spec::build::policy_seccomp(&s, None, mode)
+            .map(|(_, st)| st.into_iter().flat_map(|r| r.names).collect())
+            .unwrap_or_default(),
+        Some(_) => vec![],
+    };
     for r in s.rules.iter().flatten() {
         let args: Vec<String> = r
             .args
@@ -216,6 +224,19 @@ pub fn explain(p: &Layer, notes: &[String]) -> String {
                 .map(|w| format!("  ({w})"))
                 .unwrap_or_default()
         );
+        let own: Vec<&str> = r
+            .syscalls
+            .iter()
+            .filter(|n| stacked.contains(n))
+            .map(String::as_str)
+            .collect();
+        if !own.is_empty() {
+            let _ = writeln!(
+                o,
+                "    for {}: a filter of its own, stacked on the profile (no exact form beside its allow rules)",
+                own.join(",")
+            );
+        }
     }
 
     if let Some(l) = &p.landlock {
