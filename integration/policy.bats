@@ -1905,11 +1905,32 @@ timed_direct_read() {
 	for i in $(seq 50); do [ -z "$(cat "$cg/cgroup.procs" 2>/dev/null)" ] && break; sleep 0.1; done
 	assert_eq "$(cat "$cg/cgroup.procs" 2>/dev/null)" "" "processes left in $cg after cagebox died"
 	# What a SIGKILLed cagebox cannot remove itself (its state, private
-	# bundle, rootfs skeleton and cgroups) goes here.
+	# bundle, rootfs skeleton, cgroups) the next `cagebox exec` on the same
+	# state root removes (sandbox/stale.rs); teardown checks nothing is left.
 	id=${cg##*/}
-	"$RUNTIME" --root "$STATE" delete --force "$id" >/dev/null 2>&1 || true
-	rm -rf "${STATE:?}/.sandbox/$id" "/dev/shm/$id.rootfs"
-	pol_cleanup_cgroups
+	[ -d "$STATE/.sandbox/$id" ] || fail "no private bundle $STATE/.sandbox/$id to sweep"
+	[ -d "$cg" ] || fail "no cgroup $cg to sweep"
+	run --separate-stderr cbx_exec -- true
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ ! -e "$STATE/.sandbox/$id" ] || fail "private bundle left: $STATE/.sandbox/$id"
+	[ ! -e "$STATE/$id" ] || fail "state dir left: $STATE/$id"
+	[ ! -e "/dev/shm/$id.rootfs" ] || fail "skeleton left: /dev/shm/$id.rootfs"
+	[ ! -e "$cg" ] || fail "cgroup left: $cg"
+}
+
+@test "limits.timeout: allow: the sweep after a SIGKILLed cagebox leaves a running sibling's sandbox alone" {
+	cbx_bg "$T/out" exec --timeout 60s -- sh -c "$HOLD"
+	local i cg id
+	for i in $(seq 100); do [ -e "$PROJECT/started" ] && break; sleep 0.1; done
+	[ -e "$PROJECT/started" ] || fail "the sandbox never started: $(cat "$T/out")"
+	cg=$(bg_cgroup pids)
+	id=${cg##*/}
+	run --separate-stderr cbx_exec -- true
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ -d "$STATE/.sandbox/$id" ] || fail "a live run's bundle was removed"
+	[ -n "$(cat "$cg/cgroup.procs")" ] || fail "a live run's processes are gone"
+	touch "$PROJECT/release"
+	bg_wait "$BG_PID" || fail "the live run did not finish: $(cat "$T/out")"
 }
 
 @test "limits.timeout: allow: a command within the timeout exits normally with its own code" {

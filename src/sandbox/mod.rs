@@ -9,6 +9,7 @@
 pub mod enforce;
 pub mod host;
 pub mod report;
+pub mod stale;
 
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
@@ -329,6 +330,9 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
             enforce::Status::Enforced => {}
         }
     }
+    // Runs of a cagebox killed outright left their bundle, state and
+    // cgroups: remove them now that the state root is in use again.
+    stale::sweep(rt);
     let id = unique_id();
     // With a user namespace: the host uid/gid the container's root maps to.
     let mapped_root = resolved
