@@ -1908,11 +1908,13 @@ timed_direct_read() {
 	# bundle, rootfs skeleton, cgroups) the next `cagebox exec` on the same
 	# state root removes (sandbox/stale.rs); teardown checks nothing is left.
 	id=${cg##*/}
-	[ -d "$STATE/.sandbox/$id" ] || fail "no private bundle $STATE/.sandbox/$id to sweep"
+	[ -d "/dev/shm/$id.bundle" ] || [ -d "$STATE/.sandbox/$id" ] || fail "no private bundle of $id to sweep"
+	[ -d "$STATE/$id" ] || fail "no state dir $STATE/$id to sweep"
 	[ -d "$cg" ] || fail "no cgroup $cg to sweep"
 	run --separate-stderr cbx_exec -- true
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[ ! -e "$STATE/.sandbox/$id" ] || fail "private bundle left: $STATE/.sandbox/$id"
+	[ ! -e "/dev/shm/$id.bundle" ] || fail "private bundle left: /dev/shm/$id.bundle"
 	[ ! -e "$STATE/$id" ] || fail "state dir left: $STATE/$id"
 	[ ! -e "/dev/shm/$id.rootfs" ] || fail "skeleton left: /dev/shm/$id.rootfs"
 	[ ! -e "$cg" ] || fail "cgroup left: $cg"
@@ -1927,7 +1929,8 @@ timed_direct_read() {
 	id=${cg##*/}
 	run --separate-stderr cbx_exec -- true
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
-	[ -d "$STATE/.sandbox/$id" ] || fail "a live run's bundle was removed"
+	[ -d "/dev/shm/$id.bundle" ] || [ -d "$STATE/.sandbox/$id" ] || fail "a live run's bundle was removed"
+	[ -d "$STATE/$id" ] || fail "a live run's state was removed"
 	[ -n "$(cat "$cg/cgroup.procs")" ] || fail "a live run's processes are gone"
 	touch "$PROJECT/release"
 	bg_wait "$BG_PID" || fail "the live run did not finish: $(cat "$T/out")"

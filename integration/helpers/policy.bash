@@ -244,6 +244,10 @@ pol_leftovers() {
 		for e in /sys/fs/cgroup/*/cagebox-exec-"$pid"-*; do
 			[ -e "$e" ] && out+="cgroup: $e left behind"$'\n'
 		done
+		# Private bundles and rootfs skeletons (sandbox/mod.rs).
+		for e in /dev/shm/cagebox-exec-"$pid"-*; do
+			[ -e "$e" ] && out+="/dev/shm: $e left behind"$'\n'
+		done
 		for f in $(grep -lsF "/cagebox-exec-$pid-" /proc/[0-9]*/cgroup); do
 			pid_alive "$(basename "$(dirname "$f")")" &&
 				out+="process $(basename "$(dirname "$f")") still in a cgroup of cagebox $pid"$'\n'

@@ -131,6 +131,7 @@ wrap_setup() {
 	LISTEN_PORT=9 # discard: nothing listens there until start_listener
 	write_cfg "$PROJECT"
 	ls -d /sys/fs/cgroup/*/cagebox-exec-* 2>/dev/null | sort >"$BATS_TEST_TMPDIR/cgroups.before"
+	ls -d /dev/shm/cagebox-exec-* 2>/dev/null | sort >"$BATS_TEST_TMPDIR/shm.before"
 	cd "$PROJECT"
 }
 
@@ -432,6 +433,10 @@ wrap_leftovers() {
 	done
 	for e in $(comm -13 "$BATS_TEST_TMPDIR/cgroups.before" "$BATS_TEST_TMPDIR/cgroups.after"); do
 		out+="cgroup: $e appeared during the test and is still there (procs: $(tr '\n' ' ' <"$e/cgroup.procs" 2>/dev/null))"$'\n'
+	done
+	# Private bundles and rootfs skeletons (sandbox/mod.rs).
+	for e in $(ls -d /dev/shm/cagebox-exec-* 2>/dev/null | sort | comm -13 "$BATS_TEST_TMPDIR/shm.before" -); do
+		out+="/dev/shm: $e appeared during the test and is still there"$'\n'
 	done
 	for p in $(pids_with_mark); do
 		out+="process $p carries $MARK: $({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null)"$'\n'

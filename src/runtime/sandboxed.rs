@@ -271,6 +271,19 @@ fn loopback_up(pid: Pid) -> Result<(), RuntimeError> {
     result.map_err(|e| RuntimeError::Invalid(format!("cannot bring loopback up: {e}")))
 }
 
+/// Whether the container gets a new pid namespace of its own (not one
+/// joined by path), whose init it is.
+fn owns_pid_namespace(spec: &Spec) -> bool {
+    use libcontainer::oci_spec::runtime::LinuxNamespaceType;
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.typ() == LinuxNamespaceType::Pid && n.path().is_none())
+        })
+}
+
 /// Waits for init, forwarding signals (like foreground `run`), keeping the
 /// exit/signal distinction.
 fn wait_status(init: Pid, set: &nix::sys::signal::SigSet) -> Result<Exit, RuntimeError> {
@@ -346,8 +359,16 @@ impl Runtime {
             None => wait_status(pid, &set)?,
         };
         let timed_out = watchdog.map(Watchdog::finish).unwrap_or(false);
-        // Without a pid namespace, processes can outlive the init.
-        if let Ok(c) = self.load(id) {
+        // Without a pid namespace of its own, processes can outlive the init:
+        // kill what is left in the cgroup. With one, the init has just been
+        // reaped, and the kernel reaps a namespace's init only after every
+        // other process in it is gone (zap_pid_ns_processes), so there is
+        // nothing to kill and the freeze/thaw is skipped. Either way delete's
+        // rmdir of the cgroups falls back to libcontainer's killing delete if
+        // any cgroup is still populated.
+        if !owns_pid_namespace(spec)
+            && let Ok(c) = self.load(id)
+        {
             let _ = query::signal_all(&c, Signal::SIGKILL);
         }
         let mut stderr_tail = vec![];
@@ -373,5 +394,51 @@ impl Runtime {
             usage,
             stderr_tail,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libcontainer::oci_spec::runtime::{
+        LinuxBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, SpecBuilder,
+    };
+
+    fn spec(ns: &[(LinuxNamespaceType, Option<&str>)]) -> Spec {
+        let namespaces = ns
+            .iter()
+            .map(|(t, p)| {
+                let b = LinuxNamespaceBuilder::default().typ(*t);
+                match p {
+                    Some(p) => b.path(PathBuf::from(p)),
+                    None => b,
+                }
+                .build()
+                .unwrap()
+            })
+            .collect::<Vec<_>>();
+        SpecBuilder::default()
+            .linux(
+                LinuxBuilder::default()
+                    .namespaces(namespaces)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn only_a_new_pid_namespace_counts() {
+        use LinuxNamespaceType::{Mount, Network, Pid};
+        assert!(owns_pid_namespace(&spec(&[(Mount, None), (Pid, None)])));
+        assert!(!owns_pid_namespace(&spec(&[
+            (Mount, None),
+            (Network, None)
+        ])));
+        assert!(!owns_pid_namespace(&spec(&[(Pid, Some("/proc/1/ns/pid"))])));
+        let mut no_linux = spec(&[]);
+        no_linux.set_linux(None);
+        assert!(!owns_pid_namespace(&no_linux));
     }
 }

@@ -3,14 +3,17 @@
 //! its cleanup, though its container died with it (PR_SET_PDEATHSIG in
 //! executor.rs).
 //!
-//! Every sandboxed run has a private bundle `<root>/.sandbox/<id>`, where
-//! the id is `cagebox-exec-<pid>-<hex>` and `<pid>` the cagebox that ran it.
-//! A later `cagebox exec` with the same state root removes the runs whose
-//! cagebox is gone: the container (state dir, cgroups, through `delete
-//! --force`), the bundle, and the rootfs skeleton. A pid that is alive,
-//! even if reused by another program, is left alone: removing too little
-//! is harmless, too much is not.
+//! Every sandboxed run is named `cagebox-exec-<pid>-<hex>`, `<pid>` being
+//! the cagebox that ran it, and leaves by that name: the container's state
+//! dir `<root>/<id>` and its cgroups, the private bundle
+//! `/dev/shm/<id>.bundle` (or `<root>/.sandbox/<id>` when /dev/shm is not a
+//! tmpfs) and the rootfs skeleton `/dev/shm/<id>.rootfs` (or in the temp
+//! dir). A later `cagebox exec` removes the runs whose cagebox is gone:
+//! the container through `delete --force` on its own state root, the rest
+//! by name. A pid that is alive, even if reused by another program, is left
+//! alone: removing too little is harmless, too much is not.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
@@ -31,33 +34,58 @@ fn gone(pid: i32) -> bool {
     nix::sys::signal::kill(pid, None) == Err(nix::errno::Errno::ESRCH)
 }
 
-/// Cleans up after dead runs under `rt.root`. Best effort: errors only mean
-/// the next run tries again.
-pub fn sweep(rt: &Runtime) {
-    let base = rt.root.join(".sandbox");
-    let Ok(entries) = fs::read_dir(&base) else {
+/// The sandbox ids named in `dir` (entries `ID` + one of `suffixes`).
+fn ids_in(dir: &Path, suffixes: &[&str], out: &mut BTreeSet<String>) {
+    let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
-    let me = std::process::id() as i32;
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(id) = name.to_str() else { continue };
-        let Some(pid) = owner(id) else { continue };
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with("cagebox-exec-") {
+            continue;
+        }
+        for s in suffixes {
+            if let Some(id) = name.strip_suffix(s)
+                && owner(id).is_some()
+            {
+                out.insert(id.to_string());
+            }
+        }
+    }
+}
+
+/// A directory of ours by name (not a symlink someone put there).
+fn remove_dir(p: &Path) {
+    if fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()) {
+        let _ = fs::remove_dir_all(p);
+    }
+}
+
+/// Cleans up after dead runs. Best effort: errors only mean the next run
+/// tries again.
+pub fn sweep(rt: &Runtime) {
+    let shm = Path::new("/dev/shm");
+    let tmp = std::env::temp_dir();
+    let sandbox = rt.root.join(".sandbox");
+    let mut ids = BTreeSet::new();
+    ids_in(&rt.root, &[""], &mut ids);
+    ids_in(&sandbox, &[""], &mut ids);
+    ids_in(shm, &[".bundle", ".rootfs"], &mut ids);
+    let me = std::process::id() as i32;
+    for id in ids {
+        let Some(pid) = owner(&id) else { continue };
         if pid == me || !gone(pid) {
             continue;
         }
         tracing::debug!("sandbox: removing {id}, left by a cagebox that is gone");
-        let _ = rt.delete(id, true);
-        for skeleton in [
-            Path::new("/dev/shm").join(format!("{id}.rootfs")),
-            std::env::temp_dir().join(format!("{id}.rootfs")),
-        ] {
-            // Only a directory of ours: empty mount points and symlinks.
-            if fs::symlink_metadata(&skeleton).is_ok_and(|m| m.is_dir()) {
-                let _ = fs::remove_dir_all(&skeleton);
-            }
+        if rt.root.join(&id).exists() {
+            let _ = rt.delete(&id, true);
         }
-        let _ = fs::remove_dir_all(e.path());
+        remove_dir(&shm.join(format!("{id}.rootfs")));
+        remove_dir(&tmp.join(format!("{id}.rootfs")));
+        remove_dir(&shm.join(format!("{id}.bundle")));
+        remove_dir(&sandbox.join(&id));
     }
 }
 
