@@ -592,15 +592,24 @@ from `wait4` of the runtime process: the largest RSS among the runtime and
 the descendants it reaped (runc's re-executed `runc init`, the container's
 `/bin/true`). Median of {E['B_RSS_RUNS']} runs.
 
-## Where cagebox's time goes (measured with `perf trace`, 2026-12-01)
+## Where cagebox's time goes (measured with `perf trace`, 2026-12-01/02)
 
 - About 10 ms of every start, for cagebox and runc alike, is one write: the
   first move of a process into a cgroup (`cgroup.procs`) after a quiet spell
   waits for an RCU grace period (cgroup v1 takes `cgroup_threadgroup_rwsem`
-  for writing). Overlapping it with cagebox's own work was tried and does not
-  help: the writer holds `cgroup_mutex` meanwhile, which the parent needs
-  too. Writing `0` to `tasks` instead would skip the lock entirely for a
-  single-threaded process, but the write happens inside libcgroups.
+  for writing). Writing `0` to `tasks` would skip the lock for a
+  single-threaded process, but the write happens inside libcgroups. Since
+  2026-12-02 cagebox starts that wait early: it makes the container's own
+  freezer (v1) or v2 directory first and forks a child that moves itself
+  there (`src/runtime/warmup.rs`), so the grace period overlaps cagebox's
+  work until libcgroups needs `cgroup_mutex` (which the waiting child holds),
+  and libcgroups' own write no longer waits (`perf trace`: the intermediate
+  process's 9-17 ms `cgroup.procs` write disappears). It saves what cagebox
+  does before libcgroups' first cgroup operation: measured with
+  `hyperfine -N -w 5 -r 80` on the default bundle, `cagebox run` 23.7 ms
+  mean vs 25.9 ms with `CAGEBOX_NO_CGROUP_WARMUP=1`; `cagebox exec --preset
+  npm-scripts -- /bin/true` (more policy work first) 34.5 vs 38.3 ms and,
+  in the other order, 35.4 vs 38.4 ms (100 runs each).
 - The rest is libcontainer's: ~3,100 system calls per start, many of them
   procfs-hardening checks (pathrs) and `mountinfo` parses (once per cgroup v1
   controller, in the intermediate process and again in `delete`), plus the

@@ -17,6 +17,7 @@ pub mod stats;
 pub mod swap;
 pub mod tenant;
 pub mod usage;
+pub mod warmup;
 
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
@@ -276,6 +277,35 @@ impl Runtime {
 
     /// `create` for a bundle already loaded (`run` reads it once).
     fn create_from(
+        &self,
+        id: &str,
+        opts: &CreateOpts,
+        detach: bool,
+        bundle: &Path,
+        spec: &Spec,
+    ) -> Result<Container, RuntimeError> {
+        // The kernel's wait for the container's first cgroup migration,
+        // started before the work below (warmup.rs); a no-op when
+        // `cagebox exec` started it already or the path is not a fresh,
+        // absolute one.
+        let cgroups_path = match spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_ref())
+        {
+            Some(p) => p.display().to_string(),
+            None => format!("/{id}"),
+        };
+        let warm = warmup::start(&cgroups_path);
+        let result = self.create_checked(id, opts, detach, bundle, spec);
+        if let Some(w) = warm {
+            // Reaps the child; the directory stays when the container is in it.
+            w.finish();
+        }
+        result
+    }
+
+    fn create_checked(
         &self,
         id: &str,
         opts: &CreateOpts,

@@ -300,6 +300,19 @@ pub fn exec(rt: &Runtime, req: &Request) -> Result<i32, SandboxError> {
 /// Runs `req` to completion: the report (also written to `req.report`).
 pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
     let started = Instant::now();
+    let id = unique_id();
+    // The container's cgroups path is "/<id>" (runtime/prepare.rs): start
+    // the kernel's wait for its first cgroup migration now, before the
+    // policy work (runtime/warmup.rs).
+    let warm = crate::runtime::warmup::start(&format!("/{id}"));
+    let result = run_as(rt, req, &id, started);
+    if let Some(w) = warm {
+        w.finish();
+    }
+    result
+}
+
+fn run_as(rt: &Runtime, req: &Request, id: &str, started: Instant) -> Result<Ran, SandboxError> {
     let mut inv = Invocation::current(req)?;
     let resolved = resolve(req, &inv.project)?;
     if inv.terminal
@@ -342,7 +355,6 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
     // Runs of a cagebox killed outright left their bundle, state and
     // cgroups: remove them now that the state root is in use again.
     stale::sweep(rt);
-    let id = unique_id();
     // With a user namespace: the host uid/gid the container's root maps to.
     let mapped_root = resolved
         .policy
@@ -359,7 +371,7 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
             };
             (host(&n.uid_map, inv.uid), host(&n.gid_map, inv.gid))
         });
-    let bundle = Bundle::new(&rt.root, &id, mapped_root)?;
+    let bundle = Bundle::new(&rt.root, id, mapped_root)?;
     let built = build_spec(req, &inv, &resolved, bundle.rootfs())?;
     for (name, target) in &built.symlinks {
         std::os::unix::fs::symlink(target, bundle.rootfs().join(name))
@@ -382,7 +394,7 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
         output_cap: limits.output.map(|s| s.0),
         keep_stderr_tail: req.keep_stderr_tail,
     };
-    let mut outcome = rt.run_sandboxed(&id, &bundle.dir, &spec, &opts)?;
+    let mut outcome = rt.run_sandboxed(id, &bundle.dir, &spec, &opts)?;
     // The sandbox's init (executor.rs) reports a command killed by signal N
     // as exit status 128+N.
     if let Exit::Code(c) = outcome.exit

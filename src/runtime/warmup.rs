@@ -1,0 +1,133 @@
+//! Starts the kernel's wait for the first cgroup migration of a container
+//! early, so it overlaps cagebox's own work instead of adding to it.
+//!
+//! Moving a process into a cgroup (a write to `cgroup.procs`) takes the
+//! global `cgroup_threadgroup_rwsem` for writing, and the first writer after
+//! a quiet period waits for a full RCU grace period (`rcu_sync_enter`):
+//! ~10 ms on these machines, in every container start, inside libcgroups
+//! (the intermediate process's `add_task`). For about one more grace period
+//! after a writer is done, further writers do not wait.
+//!
+//! So `start` makes the container's own cgroup directory on one hierarchy
+//! (the one libcgroups will use for it anyway) and forks a child that
+//! writes itself into it and exits. The child waits out the grace period
+//! while cagebox resolves the policy and builds the spec; when libcgroups
+//! then moves the container's process, the wait is over. The directory is
+//! the container's (same path, created with the same mode), so libcgroups
+//! finds it and deletes it with the container; `finish` removes it if the
+//! run failed before that, and reaps the child.
+//!
+//! Only a child of ours, only into a cgroup we created: nothing else on the
+//! machine is touched. Any failure just means no overlap.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+
+/// The hierarchy whose directory for the container is made early: v1's
+/// freezer (no accounting for the child to disturb), or the v2 root.
+fn hierarchy() -> Option<PathBuf> {
+    let root = Path::new(crate::sys::cgroupfs::CGROUP_ROOT);
+    let freezer = root.join("freezer");
+    if freezer.join("cgroup.procs").exists() {
+        return Some(freezer);
+    }
+    root.join("cgroup.controllers")
+        .exists()
+        .then(|| root.to_path_buf())
+}
+
+/// `cgroups_path` below a hierarchy's root: only a plain absolute path
+/// (not systemd's `slice:prefix:name`, not relative, no `.`/`..`).
+fn relative(cgroups_path: &str) -> Option<&str> {
+    let rel = cgroups_path.strip_prefix('/')?;
+    if rel.is_empty()
+        || rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return None;
+    }
+    Some(rel)
+}
+
+pub struct Warmup {
+    dir: PathBuf,
+    child: Pid,
+}
+
+/// Starts the warm-up for a container whose cgroups path is `cgroups_path`
+/// (absolute, as in the spec). None when it cannot be done here.
+pub fn start(cgroups_path: &str) -> Option<Warmup> {
+    // An opt-out, for measuring what the overlap saves (docs/benchmarks.md).
+    if std::env::var_os("CAGEBOX_NO_CGROUP_WARMUP").is_some() {
+        return None;
+    }
+    let dir = hierarchy()?.join(relative(cgroups_path)?);
+    // A fresh directory only: an existing one is not ours to write into.
+    fs::create_dir(&dir).ok()?;
+    let Ok(procs) = std::ffi::CString::new(
+        dir.join("cgroup.procs")
+            .into_os_string()
+            .into_encoded_bytes(),
+    ) else {
+        let _ = fs::remove_dir(&dir);
+        return None;
+    };
+    // SAFETY: the child only makes async-signal-safe calls (open, write,
+    // _exit) on memory allocated before the fork, so this is sound even if
+    // another thread (an output pump) exists.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            // SAFETY: async-signal-safe calls on a valid C string and buffer.
+            unsafe {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd >= 0 {
+                    libc::write(fd, b"0".as_ptr().cast(), 1);
+                }
+                libc::_exit(0)
+            }
+        }
+        Ok(ForkResult::Parent { child }) => Some(Warmup { dir, child }),
+        Err(_) => {
+            let _ = fs::remove_dir(&dir);
+            None
+        }
+    }
+}
+
+impl Warmup {
+    /// Reaps the child and removes the directory if the container did not
+    /// take it over (a run that failed early). Call after the container is
+    /// deleted; a directory still in use is left (rmdir refuses it).
+    pub fn finish(self) {
+        // The child may already be reaped by the foreground wait loop.
+        let _ = waitpid(self.child, Some(WaitPidFlag::__WALL));
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_absolute_paths() {
+        assert_eq!(relative("/cagebox-exec-1-ab"), Some("cagebox-exec-1-ab"));
+        assert_eq!(relative("/a/b"), Some("a/b"));
+        for bad in [
+            "",
+            "/",
+            "a/b",
+            "system.slice:docker:x",
+            "/a/../b",
+            "/a//b",
+            "/.",
+            "/a/",
+        ] {
+            assert_eq!(relative(bad), None, "{bad}");
+        }
+    }
+}
