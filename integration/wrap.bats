@@ -596,3 +596,22 @@ pnpm_project() {
 	[ -f "$PROJECT/Cargo.lock" ] || fail "no Cargo.lock"
 	assert_jq "$(cat "$REPORT")" '.manager == "cargo" and .exit_code == 0 and .scripts[0].verdict == "ok"'
 }
+
+@test "npm: a session directory left by a SIGKILLed cagebox npm is removed by the next run; a live run's is kept" {
+	local dead dead_dir live_dir
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead" || true
+	dead_dir="${TMPDIR:-/tmp}/cagebox-wrap-$dead-0badcafe"
+	live_dir="${TMPDIR:-/tmp}/cagebox-wrap-$$-0badcafe"
+	mkdir -m 700 "$dead_dir" "$live_dir"
+	touch "$dead_dir/session.jsonl"
+	run --separate-stderr wrap npm --version
+	local kept=no swept=no
+	[ -d "$live_dir" ] && kept=yes
+	[ -e "$dead_dir" ] || swept=yes
+	rm -rf "$live_dir" "$dead_dir"
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ "$kept" = yes ] || fail "the session directory of a live process ($$) was removed"
+	[ "$swept" = yes ] || fail "the dead run's session directory is still there"
+}

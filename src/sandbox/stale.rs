@@ -21,7 +21,12 @@ use crate::runtime::Runtime;
 
 /// The pid in a sandbox id, if it is one.
 fn owner(id: &str) -> Option<i32> {
-    let rest = id.strip_prefix("cagebox-exec-")?;
+    owner_with(id, "cagebox-exec-")
+}
+
+/// The pid in `<prefix><pid>-<hex>`.
+fn owner_with(name: &str, prefix: &str) -> Option<i32> {
+    let rest = name.strip_prefix(prefix)?;
     let (pid, hex) = rest.split_once('-')?;
     if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -55,10 +60,30 @@ fn ids_in(dir: &Path, suffixes: &[&str], out: &mut BTreeSet<String>) {
     }
 }
 
-/// A directory of ours by name (not a symlink someone put there).
+/// Removes `p` if it is a directory (not a symlink someone put there)
+/// owned by this user: /dev/shm and the temp dir are shared.
 fn remove_dir(p: &Path) {
-    if fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()) {
+    use std::os::unix::fs::MetadataExt;
+    let euid = nix::unistd::geteuid().as_raw();
+    if fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == euid) {
         let _ = fs::remove_dir_all(p);
+    }
+}
+
+/// Removes the session directories `<dir>/cagebox-wrap-<pid>-<hex>` of
+/// `cagebox npm|pnpm|cargo` runs whose cagebox is gone (wrap/npm.rs).
+pub fn sweep_sessions(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| owner_with(n, "cagebox-wrap-")) else {
+            continue;
+        };
+        if pid != std::process::id() as i32 && gone(pid) {
+            remove_dir(&e.path());
+        }
     }
 }
 
@@ -101,5 +126,7 @@ mod tests {
         assert_eq!(owner("cagebox-exec-0-0a"), None);
         assert_eq!(owner("mycontainer"), None);
         assert_eq!(owner("cagebox-exec-12-zz"), None);
+        assert_eq!(owner_with("cagebox-wrap-77-ff", "cagebox-wrap-"), Some(77));
+        assert_eq!(owner_with("cagebox-wrap-77-ff", "cagebox-exec-"), None);
     }
 }

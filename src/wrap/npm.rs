@@ -36,6 +36,8 @@ pub(crate) struct SessionDir(pub PathBuf);
 
 impl SessionDir {
     pub(crate) fn new() -> Result<Self, WrapError> {
+        // Those of wrappers killed outright (SIGKILL) are removed first.
+        crate::sandbox::stale::sweep_sessions(&std::env::temp_dir());
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
