@@ -294,25 +294,11 @@ impl Runtime {
             .and_then(|l| l.cgroups_path().as_ref())
         {
             Some(p) => p.display().to_string(),
-            None => format!("/{id}"),
+            None => prepare::default_cgroups_path(id),
         };
-        let warm = warmup::start(&cgroups_path);
-        let result = self.create_checked(id, opts, detach, bundle, spec);
-        if let Some(w) = warm {
-            // Reaps the child; the directory stays when the container is in it.
-            w.finish();
-        }
-        result
-    }
-
-    fn create_checked(
-        &self,
-        id: &str,
-        opts: &CreateOpts,
-        detach: bool,
-        bundle: &Path,
-        spec: &Spec,
-    ) -> Result<Container, RuntimeError> {
+        // Dropped when create_from returns: reaps the child; the directory
+        // stays when the container is in it.
+        let _warm = warmup::start(&cgroups_path);
         let narrowed = policy_annotation(spec, self.enforced_policy.as_deref())?;
         let (spec, policy_seccomp) = match &narrowed {
             Some(n) => (&n.spec, n.seccomp.as_ref()),

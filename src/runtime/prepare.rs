@@ -111,7 +111,7 @@ pub fn prepare(
         // runc's default: a cgroup named after the container at the top of
         // each hierarchy. libcontainer's default (":youki:ID") is a systemd
         // slice name that makes a stray directory on cgroupfs.
-        linux.set_cgroups_path(Some(PathBuf::from(format!("/{id}"))));
+        linux.set_cgroups_path(Some(PathBuf::from(default_cgroups_path(id))));
     }
     if nnp_false && let Some(p) = out.process_mut() {
         p.set_no_new_privileges(None);
@@ -135,6 +135,11 @@ pub fn prepare(
 
 fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
+}
+
+/// The cgroups path of a container whose spec names none (runc's).
+pub fn default_cgroups_path(id: &str) -> String {
+    format!("/{id}")
 }
 
 #[cfg(test)]

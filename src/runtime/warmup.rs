@@ -98,11 +98,12 @@ pub fn start(cgroups_path: &str) -> Option<Warmup> {
     }
 }
 
-impl Warmup {
+impl Drop for Warmup {
     /// Reaps the child and removes the directory if the container did not
-    /// take it over (a run that failed early). Call after the container is
-    /// deleted; a directory still in use is left (rmdir refuses it).
-    pub fn finish(self) {
+    /// take it over (a run that failed early). Held until the container is
+    /// created (or deleted); a directory still in use is left (rmdir
+    /// refuses it).
+    fn drop(&mut self) {
         // The child may already be reaped by the foreground wait loop.
         let _ = waitpid(self.child, Some(WaitPidFlag::__WALL));
         let _ = fs::remove_dir(&self.dir);

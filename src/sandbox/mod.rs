@@ -301,18 +301,11 @@ pub fn exec(rt: &Runtime, req: &Request) -> Result<i32, SandboxError> {
 pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
     let started = Instant::now();
     let id = unique_id();
-    // The container's cgroups path is "/<id>" (runtime/prepare.rs): start
-    // the kernel's wait for its first cgroup migration now, before the
-    // policy work (runtime/warmup.rs).
-    let warm = crate::runtime::warmup::start(&format!("/{id}"));
-    let result = run_as(rt, req, &id, started);
-    if let Some(w) = warm {
-        w.finish();
-    }
-    result
-}
-
-fn run_as(rt: &Runtime, req: &Request, id: &str, started: Instant) -> Result<Ran, SandboxError> {
+    // The container gets the default cgroups path: start the kernel's wait
+    // for its first cgroup migration now, before the policy work
+    // (runtime/warmup.rs). Dropped when the run is over.
+    let _warm = crate::runtime::warmup::start(&crate::runtime::prepare::default_cgroups_path(&id));
+    let id = id.as_str();
     let mut inv = Invocation::current(req)?;
     let resolved = resolve(req, &inv.project)?;
     if inv.terminal
