@@ -513,19 +513,51 @@ root is in `/var/tmp` ({E['B_STATE_FS']} here; the default `--root`,
 - npm runs install scripts `max(1, CPUs − 1)` at a time (`promise-call-limit`
   in arborist), so on a 2-CPU machine the 50 containers of section 2 run one
   after another and the whole per-container cost adds up.
-- The container's root is a skeleton directory in the state root with one
-  mount point per top-level host entry ({E['B_TOPLEVEL']} here), each bind-mounted
-  read-only (`rbind,rro`), made with `mkdir` and removed with `rmdir` for
-  every script. On ext4 (this machine's `/run` and `/var/tmp`, mounted with
-  `discard`) each `rmdir` of those took ~3 ms under strace, and 23
-  `mkdir` + `rmdir` in a shell cost ~55 ms more on this ext4 than on tmpfs:
-  most of the difference between the on-disk and the tmpfs rows above.
-  Putting the skeletons on a tmpfs (or reusing one skeleton per session) is
-  the cheapest win.
+- The container's root is a skeleton directory with one mount point per
+  top-level host entry, each bind-mounted read-only (`rbind,rro`). It was
+  in the state root (ext4 here, where 23 `mkdir` + `rmdir` cost ~55 ms more
+  than on tmpfs); since 2026-12-02 the skeleton and the private bundle are
+  in `/dev/shm` when that is a tmpfs.
 - The rest is a `run` like hack/bench.sh measures (cgroup v1 setup with the
-  first-`cgroup.procs`-write RCU wait of ~10–20 ms, namespaces, ~20 bind
-  mounts and hidden paths, the cached seccomp filter, freezer-based delete),
-  plus ~10 ms before the first container step (policy layers, spec).
+  first-`cgroup.procs`-write RCU wait, namespaces, ~20 bind mounts and
+  hidden paths, the cached seccomp filter, delete), plus cagebox's policy
+  work before the first container step.
+
+### Looked at on 2026-12-02, and not landed
+
+Measured by hand on this machine (2 CPUs, noisy: σ is 3-5 ms on every
+figure below), so anyone can repeat them:
+
+- **How recent the last cgroup move was decides ~9 ms.** Writes of `0` to a
+  test cgroup's `cgroup.procs` take 0.04-0.3 ms when the previous write (by
+  anyone) was at most 10 ms earlier, and 6-16 ms (one RCU grace period)
+  when it was 20 ms or more earlier. So `hyperfine` back to back measures a
+  script's container at 27-30 ms, while the same command with a pause
+  (`hyperfine -N -p 'sleep 0.05' "cagebox exec --preset npm-scripts --
+  /bin/true"`) is 36.8 ms.
+- **A session keep-warm helper** (a process in a cgroup of cagebox's own
+  writing `0` to its `cgroup.procs` every 5 ms while `cagebox npm` runs)
+  made that paused command 28.3 ms, but `cagebox npm rebuild` of the 50
+  scripts above got slower, 2.38 s -> 2.60 s (5 runs each): npm starts its
+  scripts close enough together that the lock is mostly warm already, and
+  the helper costs CPU and keeps fork/exit on their slow path machine-wide.
+  Not landed.
+- **One shared empty network namespace** for all scripts of a session
+  (`{{"type": "network", "path": ...}}`) instead of a new one per script:
+  23.9 ms vs 23.6 ms for `cagebox run` of the npm-scripts spec (60 runs
+  each, twice), no difference, and it would let concurrent scripts reach
+  each other's abstract unix sockets. Not landed.
+- **Which parts of the npm-scripts spec cost what** (`cagebox run` of the
+  spec `cagebox spec --preset npm-scripts` prints, one part removed at a
+  time, 60 runs each): all 25.3 ms; without the 10 host top-level binds
+  other than /usr and /etc 23.3; without masked and read-only paths 23.9;
+  without seccomp 23.0; without cgroup limits 25.0. No single part
+  dominates; each is libcontainer's mount or setup work.
+- **cagebox's own process start**: `cagebox --version` 2.8 ms against 0.8 ms
+  for `/bin/true` (`perf stat -r 100`: 2.15 ms task-clock, 176 page faults):
+  the loader mapping libc, libseccomp, libgcc_s and libm, Rust's runtime
+  reading `/proc/self/maps` for the main thread's stack guard, and clap
+  building the command tree. Paid once per script.
 """
 
 if doc_path == "-":

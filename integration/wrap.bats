@@ -463,6 +463,31 @@ pnpm_project() {
 		and any(.denials[]; .access == "write")'
 }
 
+@test "pnpm: evil-storepoison: a dependency rewriting its own files in place changes its own copy only, never pnpm's store or another project" {
+	pnpm_project evil-storepoison
+	# Another project, installed first from the same store (plain pnpm).
+	local other="$T/other-pnpm" clean='module.exports = "clean";'
+	mkdir -p "$other"
+	cp "$PROJECT/package.json" "$PROJECT/.npmrc" "$other/"
+	(cd "$other" && pnpm install --ignore-scripts --no-frozen-lockfile >/dev/null 2>&1) || fail "plain pnpm install in $other failed"
+	assert_eq "$(cat "$other/node_modules/evil-storepoison/index.js")" "$clean" "the other project before"
+	run --separate-stderr wrap pnpm install --no-frozen-lockfile
+	show
+	[ "$status" -eq 0 ] || fail "status $status: writing its own files is allowed"
+	assert_rec evil-storepoison postinstall '.manager == "pnpm" and .verdict == "ok"'
+	# The script ran on files of its own (pnpm copies packages that have
+	# build scripts instead of hard-linking them from the store).
+	assert_eq "$(cat "$PROJECT/node_modules/evil-storepoison/links.txt")" "links index.js 1 README.md 1" "link counts the script saw"
+	grep -q POISONED "$PROJECT/node_modules/evil-storepoison/index.js" || fail "the script did not rewrite its own index.js"
+	assert_eq "$(cat "$other/node_modules/evil-storepoison/index.js")" "$clean" "the other project after"
+	grep -rqlxF "$clean" "$WRAP_BASE/pnpm-store" || fail "the store's clean index.js is gone"
+	local f
+	for f in $(find "$WRAP_BASE/pnpm-store" -type f -links +1); do
+		grep -q POISONED "$f" && fail "a hard-linked store file was rewritten: $f"
+	done
+	return 0
+}
+
 @test "pnpm: benign dependencies (cc build, /tmp) install and work" {
 	pnpm_project good-cc good-tmp
 	run --separate-stderr wrap pnpm install --no-frozen-lockfile

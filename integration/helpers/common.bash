@@ -332,6 +332,40 @@ cgroup_dir() { # cgroup_dir CONTROLLER ID
 
 # ---------------------------------------------------------------- leftovers
 
+# state_root_leftovers DIR: one line (newline-terminated) per thing cagebox
+# left in its state root DIR: anything but dot directories, and those empty,
+# except the seccomp cache .seccomp/ (docs/runtime.md: compiled BPF kept
+# across runs), which may hold only *.bpf files. Prints nothing when clean.
+state_root_leftovers() {
+	local root=$1 out="" e name f
+	if [ -d "$root" ]; then
+		for e in "$root"/* "$root"/.[!.]* "$root"/..?*; do
+			[ -e "$e" ] || [ -L "$e" ] || continue
+			name=${e##*/}
+			case "$name" in
+			.seccomp)
+				for f in "$e"/* "$e"/.[!.]*; do
+					[ -e "$f" ] || continue
+					case "${f##*/}" in
+					*.bpf) [ -f "$f" ] || out+="state: $f is not a regular file"$'\n' ;;
+					*) out+="state: unexpected $f in the seccomp cache"$'\n' ;;
+					esac
+				done
+				;;
+			.*)
+				if [ ! -d "$e" ]; then
+					out+="state: $e left behind"$'\n'
+				elif [ -n "$(ls -A "$e")" ]; then
+					out+="state: $e not empty: $(ls -A "$e" | tr '\n' ' ')"$'\n'
+				fi
+				;;
+			*) out+="state: $e left behind"$'\n' ;;
+			esac
+		done
+	fi
+	printf '%s' "$out"
+}
+
 # assert_no_leftovers ID: the runtime forgot ID and the host is clean: no
 # state dir, no cgroup dir named after it on any hierarchy (neither at
 # /cagebox-test/ID nor at the top, where a runtime that ignored cgroupsPath

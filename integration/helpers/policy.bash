@@ -213,32 +213,9 @@ host_marker_process() {
 #  - no live process in such a cgroup;
 #  - no mount of this test's files in our mount namespace.
 pol_leftovers() {
-	local out="" e name f pid
-	if [ -d "$STATE" ]; then
-		for e in "$STATE"/* "$STATE"/.[!.]* "$STATE"/..?*; do
-			[ -e "$e" ] || [ -L "$e" ] || continue
-			name=${e##*/}
-			case "$name" in
-			.seccomp)
-				for f in "$e"/* "$e"/.[!.]*; do
-					[ -e "$f" ] || continue
-					case "${f##*/}" in
-					*.bpf) [ -f "$f" ] || out+="state: $f is not a regular file"$'\n' ;;
-					*) out+="state: unexpected $f in the seccomp cache"$'\n' ;;
-					esac
-				done
-				;;
-			.*)
-				if [ ! -d "$e" ]; then
-					out+="state: $e left behind"$'\n'
-				elif [ -n "$(ls -A "$e")" ]; then
-					out+="state: $e not empty: $(ls -A "$e" | tr '\n' ' ')"$'\n'
-				fi
-				;;
-			*) out+="state: $e left behind"$'\n' ;;
-			esac
-		done
-	fi
+	local out="" e f pid
+	e=$(state_root_leftovers "$STATE")
+	[ -z "$e" ] || out+="$e"$'\n'
 	while read -r pid; do
 		[ -n "$pid" ] || continue
 		for e in /sys/fs/cgroup/*/cagebox-exec-"$pid"-*; do

@@ -399,32 +399,9 @@ needs_registry() {
 #  - no session directory of the runs in $REPORT / $AUDIT;
 #  - no mount of this test's files in our mount namespace.
 wrap_leftovers() {
-	local out="" e name f p cwd
-	if [ -d "$STATE" ]; then
-		for e in "$STATE"/* "$STATE"/.[!.]* "$STATE"/..?*; do
-			[ -e "$e" ] || [ -L "$e" ] || continue
-			name=${e##*/}
-			case "$name" in
-			.seccomp)
-				for f in "$e"/* "$e"/.[!.]*; do
-					[ -e "$f" ] || continue
-					case "${f##*/}" in
-					*.bpf) [ -f "$f" ] || out+="state: $f is not a regular file"$'\n' ;;
-					*) out+="state: unexpected $f in the seccomp cache"$'\n' ;;
-					esac
-				done
-				;;
-			.*)
-				if [ ! -d "$e" ]; then
-					out+="state: $e left behind"$'\n'
-				elif [ -n "$(ls -A "$e")" ]; then
-					out+="state: $e not empty: $(ls -A "$e" | tr '\n' ' ')"$'\n'
-				fi
-				;;
-			*) out+="state: $e left behind"$'\n' ;;
-			esac
-		done
-	fi
+	local out="" e p
+	e=$(state_root_leftovers "$STATE")
+	[ -z "$e" ] || out+="$e"$'\n'
 	# Cgroups are removed right after the container; give a slow delete a moment.
 	for _ in $(seq 20); do
 		ls -d /sys/fs/cgroup/*/cagebox-exec-* 2>/dev/null | sort >"$BATS_TEST_TMPDIR/cgroups.after"
