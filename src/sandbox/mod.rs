@@ -324,7 +324,11 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
     for n in &resolved.notes {
         eprintln!("cagebox: warning: {n}");
     }
-    let features = crate::sys::features::detect();
+    let knobs: Vec<_> = enforce::used_knobs(&resolved.policy)
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    let features = crate::sys::features::detect_knobs(&knobs);
     let clauses = enforce::clauses(&resolved.policy, &features);
     let mut degraded = vec![];
     for c in &clauses {

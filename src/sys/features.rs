@@ -55,7 +55,8 @@ pub struct KernelFeatures {
     pub apparmor: bool,
     /// `/sys/fs/selinux/enforce` exists.
     pub selinux: bool,
-    /// Every [`Knob`], in [`Knob::ALL`] order, decided at detection time.
+    /// The [`Knob`]s asked for (all of them for [`detect`]), in
+    /// [`Knob::ALL`] order, decided at detection time.
     pub knobs: Vec<(Knob, Support)>,
 }
 
@@ -233,13 +234,26 @@ impl Host for RealHost {
     }
 }
 
-/// Probe the running kernel.
+/// Probe the running kernel for every knob (`cagebox doctor`, `features`).
 pub fn detect() -> KernelFeatures {
     detect_with(&RealHost)
 }
 
+/// Probe the running kernel, deciding only `knobs` (what a policy uses):
+/// the others answer "not probed". The per-run path of `cagebox exec` and
+/// of every package script, so it skips e.g. the block-device scan unless
+/// an io knob is asked for.
+pub fn detect_knobs(knobs: &[Knob]) -> KernelFeatures {
+    detect_knobs_with(&RealHost, knobs)
+}
+
 /// Probe through `host` (tests pass a fixture host).
 pub fn detect_with(host: &dyn Host) -> KernelFeatures {
+    detect_knobs_with(host, &Knob::ALL)
+}
+
+/// [`detect_knobs`] through `host`.
+pub fn detect_knobs_with(host: &dyn Host, wanted: &[Knob]) -> KernelFeatures {
     let read = |p: &str| host.read(Path::new(p)).unwrap_or_default();
     let mounts = cgroupfs::parse_mountinfo(&read("/proc/self/mountinfo"));
     let layout = cgroupfs::cgroup_layout(&mounts);
@@ -274,10 +288,19 @@ pub fn detect_with(host: &dyn Host) -> KernelFeatures {
         user_namespaces: features.user_namespaces,
         seccomp: features.seccomp,
         landlock_abi: features.landlock_abi,
-        block: block_facts(host, &layout),
+        // Only the io knobs look at block devices (one read per device).
+        block: if wanted
+            .iter()
+            .any(|k| matches!(k, Knob::IoWeight | Knob::IoBandwidth))
+        {
+            block_facts(host, &layout)
+        } else {
+            BlockFacts::default()
+        },
     };
     let knobs = Knob::ALL
         .iter()
+        .filter(|k| wanted.contains(k))
         .map(|k| (*k, knobs::decide(*k, &facts)))
         .collect();
     features.knobs = knobs;

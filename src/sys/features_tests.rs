@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::features::{
-    CgroupMode, Host, KernelFeatures, Knob, Support, detect, detect_with, render_text,
+    CgroupMode, Host, KernelFeatures, Knob, Support, detect, detect_knobs_with, detect_with,
+    render_text,
 };
 
 /// This machine's /proc/self/mountinfo (hybrid: v1 controllers, cgroup2 at
@@ -411,4 +412,23 @@ fn detect_on_this_machine() {
     );
     assert!(f.supports(Knob::Memory).is_yes());
     assert!(f.seccomp);
+}
+
+#[test]
+fn deciding_only_the_knobs_a_policy_uses_gives_the_same_answers() {
+    let iocost = v2_host().file("/sys/fs/cgroup/io.cost.qos", "259:0 enable=1 ctrl=auto\n");
+    for host in [hybrid_host(), v2_host(), v1_host(), iocost] {
+        let all = detect_with(&host);
+        for knob in Knob::ALL {
+            let one = detect_knobs_with(&host, &[knob]);
+            assert_eq!(one.supports(knob), all.supports(knob), "{knob}");
+            for other in Knob::ALL.iter().filter(|k| **k != knob) {
+                assert_eq!(
+                    one.supports(*other),
+                    Support::No(format!("{other} was not probed")),
+                    "{other} asked only {knob}"
+                );
+            }
+        }
+    }
 }
