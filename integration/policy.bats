@@ -1920,6 +1920,25 @@ timed_direct_read() {
 	[ ! -e "$cg" ] || fail "cgroup left: $cg"
 }
 
+@test "limits.timeout: deny: a cagebox SIGKILLed before its container existed leaves only its warm-up cgroup, which the next exec removes" {
+	# The state of such a run: the cgroup directory the warm-up makes first
+	# (runtime/warmup.rs), named after a cagebox that is gone, nothing else.
+	local h=/sys/fs/cgroup/freezer dead d
+	[ -f "$h/cgroup.procs" ] || h=/sys/fs/cgroup
+	[ -f "$h/cgroup.procs" ] || skip "no cgroup hierarchy at /sys/fs/cgroup"
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead"
+	! kill -0 "$dead" 2>/dev/null || skip "pid $dead was reused already"
+	# Teardown's leftover check and cleanup cover this pid too.
+	echo "$dead" >>"$CBX_PIDS"
+	d="$h/cagebox-exec-$dead-5eed"
+	mkdir "$d"
+	run --separate-stderr cbx_exec -- true
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ ! -e "$d" ] || fail "warm-up cgroup left: $d"
+}
+
 @test "limits.timeout: allow: the sweep after a SIGKILLed cagebox leaves a running sibling's sandbox alone" {
 	cbx_bg "$T/out" exec --timeout 60s -- sh -c "$HOLD"
 	local i cg id

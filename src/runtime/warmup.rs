@@ -28,7 +28,7 @@ use nix::unistd::{ForkResult, Pid, fork};
 
 /// The hierarchy whose directory for the container is made early: v1's
 /// freezer (no accounting for the child to disturb), or the v2 root.
-fn hierarchy() -> Option<PathBuf> {
+pub(crate) fn hierarchy() -> Option<PathBuf> {
     let root = Path::new(crate::sys::cgroupfs::CGROUP_ROOT);
     let freezer = root.join("freezer");
     if freezer.join("cgroup.procs").exists() {

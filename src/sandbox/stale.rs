@@ -8,7 +8,9 @@
 //! dir `<root>/<id>` and its cgroups, the private bundle
 //! `/dev/shm/<id>.bundle` (or `<root>/.sandbox/<id>` when /dev/shm is not a
 //! tmpfs) and the rootfs skeleton `/dev/shm/<id>.rootfs` (or in the temp
-//! dir). A later `cagebox exec` removes the runs whose cagebox is gone:
+//! dir). A cagebox killed before its container existed leaves only the
+//! cgroup directory its warm-up made (runtime/warmup.rs: freezer on v1, the
+//! v2 root otherwise). A later `cagebox exec` removes the runs whose cagebox is gone:
 //! the container through `delete --force` on its own state root, the rest
 //! by name. A pid that is alive, even if reused by another program, is left
 //! alone: removing too little is harmless, too much is not.
@@ -70,6 +72,16 @@ fn remove_dir(p: &Path) {
     }
 }
 
+/// Removes the cgroup directory `p` if it is one of this user's and empty
+/// (rmdir refuses a populated cgroup; cgroupfs has no files to unlink).
+fn remove_empty_cgroup(p: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let euid = nix::unistd::geteuid().as_raw();
+    if fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == euid) {
+        let _ = fs::remove_dir(p);
+    }
+}
+
 /// Removes the session directories `<dir>/cagebox-wrap-<pid>-<hex>` of
 /// `cagebox npm|pnpm|cargo` runs whose cagebox is gone (wrap/npm.rs).
 pub fn sweep_sessions(dir: &Path) {
@@ -97,6 +109,10 @@ pub fn sweep(rt: &Runtime) {
     ids_in(&rt.root, &[""], &mut ids);
     ids_in(&sandbox, &[""], &mut ids);
     ids_in(shm, &[".bundle", ".rootfs"], &mut ids);
+    let warm = crate::runtime::warmup::hierarchy();
+    if let Some(h) = &warm {
+        ids_in(h, &[""], &mut ids);
+    }
     let me = std::process::id() as i32;
     for id in ids {
         let Some(pid) = owner(&id) else { continue };
@@ -111,6 +127,11 @@ pub fn sweep(rt: &Runtime) {
         remove_dir(&tmp.join(format!("{id}.rootfs")));
         remove_dir(&shm.join(format!("{id}.bundle")));
         remove_dir(&sandbox.join(&id));
+        // After delete: what is left is the warm-up's directory of a run
+        // killed before its container existed.
+        if let Some(h) = &warm {
+            remove_empty_cgroup(&h.join(&id));
+        }
     }
 }
 
