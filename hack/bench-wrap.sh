@@ -558,6 +558,13 @@ figure below), so anyone can repeat them:
   the loader mapping libc, libseccomp, libgcc_s and libm, Rust's runtime
   reading `/proc/self/maps` for the main thread's stack guard, and clap
   building the command tree. Paid once per script.
+- **Fat LTO in one codegen unit** (`lto = "fat"`, `codegen-units = 1`
+  instead of thin LTO in 4): `cagebox --version` 1.50 ms of CPU instead of
+  2.14 ms (`perf stat -r 200`), a 9.2 MB binary instead of 11.6 MB, but
+  `cagebox run` of the default bundle only 24.0/23.8 ms against 24.2/24.8 ms
+  (`hyperfine -N -w 5 -r 100`, twice, runc 49.0/46.6 ms in the same runs),
+  within the noise, for a release build of ~8 min instead of ~3 (and every
+  `cargo test --release` binary linked the same way). Not landed.
 """
 
 if doc_path == "-":
