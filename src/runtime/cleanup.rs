@@ -11,55 +11,12 @@
 //! directory that will not go, falls back to libcontainer's delete.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use libcontainer::container::{Container, ContainerStatus};
 
 use super::{RuntimeError, chain};
-
-/// The v1 controllers libcgroups manages (a container gets a directory on
-/// each hierarchy that has one of them).
-const V1_CONTROLLERS: &[&str] = &[
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "devices",
-    "hugetlb",
-    "memory",
-    "pids",
-    "perf_event",
-    "blkio",
-    "net_cls",
-    "net_prio",
-    "freezer",
-];
-
-/// The hierarchies libcgroups puts a container in, from one mountinfo read:
-/// on v1 (and hybrid) every hierarchy with a managed controller (not
-/// name=systemd, not the hybrid unified mount); on pure v2 the cgroup2 mount.
-fn cgroup_mounts() -> Option<Vec<PathBuf>> {
-    let mounts = procfs::process::Process::myself().ok()?.mountinfo().ok()?;
-    let v1: Vec<PathBuf> = mounts
-        .iter()
-        .filter(|m| m.fs_type == "cgroup")
-        .filter(|m| {
-            V1_CONTROLLERS
-                .iter()
-                .any(|c| m.super_options.contains_key(*c))
-        })
-        .map(|m| m.mount_point.clone())
-        .collect();
-    if !v1.is_empty() {
-        return Some(v1);
-    }
-    let v2: Vec<PathBuf> = mounts
-        .into_iter()
-        .filter(|m| m.fs_type == "cgroup2")
-        .map(|m| m.mount_point)
-        .collect();
-    (v2.len() == 1).then_some(v2)
-}
 
 /// rmdir with a short retry: a cgroup whose last task just exited can stay
 /// busy for a moment. A cgroup that still has processes (a container without
@@ -98,7 +55,9 @@ pub fn remove_stopped(c: &Container) -> Result<bool, RuntimeError> {
     if rel.as_os_str().is_empty() {
         return Ok(false);
     }
-    let Some(mounts) = cgroup_mounts() else {
+    let Some(mounts) =
+        crate::sys::features::current_cgroup_layout().and_then(|l| l.container_hierarchies())
+    else {
         return Ok(false);
     };
     for m in mounts {

@@ -51,32 +51,18 @@ fn dirs(cgroup_path: &Path) -> Dirs {
         cpuacct: None,
         pids: None,
     };
-    let Ok(mounts) = procfs::process::Process::myself().and_then(|p| p.mountinfo()) else {
+    let Some(layout) = crate::sys::features::current_cgroup_layout() else {
         return d;
     };
-    for m in mounts.iter() {
-        let dir = m.mount_point.join(rel);
-        match m.fs_type.as_str() {
-            "cgroup" => {
-                let has = |c: &str| m.super_options.contains_key(c);
-                if has("memory") {
-                    d.memory = Some(dir.clone());
-                }
-                if has("cpuacct") {
-                    d.cpuacct = Some(dir.clone());
-                }
-                if has("pids") {
-                    d.pids = Some(dir);
-                }
-            }
-            "cgroup2"
-                if dir.join("cgroup.procs").exists() && dir.join("memory.events").exists() =>
-            {
-                d.v2 = Some(dir)
-            }
-            _ => {}
-        }
-    }
+    let v1 = |c: &str| layout.v1_with(c).map(|m| m.join(rel));
+    d.memory = v1("memory");
+    d.cpuacct = v1("cpuacct");
+    d.pids = v1("pids");
+    d.v2 = layout
+        .v2_mount
+        .as_ref()
+        .map(|m| m.join(rel))
+        .filter(|dir| dir.join("cgroup.procs").exists() && dir.join("memory.events").exists());
     d
 }
 

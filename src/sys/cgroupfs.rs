@@ -35,6 +35,23 @@ const V1_CONTROLLERS: &[&str] = &[
     "rdma",
 ];
 
+/// The v1 controllers libcgroups 0.7 manages: a container gets a directory
+/// on each hierarchy that has one of them.
+const LIBCGROUPS_V1: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "hugetlb",
+    "memory",
+    "pids",
+    "perf_event",
+    "blkio",
+    "net_cls",
+    "net_prio",
+    "freezer",
+];
+
 /// One line of `/proc/self/mountinfo`, the fields detection needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountEntry {
@@ -184,6 +201,39 @@ pub fn cgroup_layout(mounts: &[MountEntry]) -> CgroupLayout {
 }
 
 impl CgroupLayout {
+    /// The hierarchies libcgroups puts a container in: on v1 and hybrid
+    /// every v1 hierarchy with a controller it manages (not name=systemd,
+    /// not the hybrid unified mount); on pure v2 the cgroup2 root. None
+    /// when there is none (the caller must then not assume it removed
+    /// anything).
+    pub fn container_hierarchies(&self) -> Option<Vec<PathBuf>> {
+        let v1: Vec<PathBuf> = self
+            .v1
+            .iter()
+            .filter(|h| {
+                h.controllers
+                    .iter()
+                    .any(|c| LIBCGROUPS_V1.contains(&c.as_str()))
+            })
+            .map(|h| h.mount_point.clone())
+            .collect();
+        if !v1.is_empty() {
+            return Some(v1);
+        }
+        match (self.mode, &self.v2_mount) {
+            (CgroupMode::V2, Some(root)) => Some(vec![root.clone()]),
+            _ => None,
+        }
+    }
+
+    /// The mount point of the first v1 hierarchy with `controller`.
+    pub fn v1_with(&self, controller: &str) -> Option<&Path> {
+        self.v1
+            .iter()
+            .find(|h| h.has(controller))
+            .map(|h| h.mount_point.as_path())
+    }
+
     /// Controllers of all mounted v1 hierarchies, each once, mount order.
     pub fn v1_controllers(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -330,6 +380,39 @@ mod tests {
         assert_eq!(
             cgroup_layout(&parse_mountinfo(&covered)).mode,
             CgroupMode::V1
+        );
+    }
+
+    #[test]
+    fn container_hierarchies_are_libcgroups_ones() {
+        let hybrid = "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n\
+                      32 31 0:29 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n\
+                      33 31 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n\
+                      34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n\
+                      35 31 0:32 / /sys/fs/cgroup/misc rw - cgroup cgroup rw,misc\n\
+                      36 31 0:33 / /sys/fs/cgroup/freezer rw - cgroup cgroup rw,freezer\n";
+        let l = cgroup_layout(&parse_mountinfo(hybrid));
+        assert_eq!(
+            l.container_hierarchies(),
+            Some(vec![
+                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"),
+                PathBuf::from("/sys/fs/cgroup/freezer")
+            ])
+        );
+        assert_eq!(
+            l.v1_with("cpuacct"),
+            Some(Path::new("/sys/fs/cgroup/cpu,cpuacct"))
+        );
+        assert_eq!(l.v1_with("memory"), None);
+        let v2 = "26 23 0:25 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(
+            cgroup_layout(&parse_mountinfo(v2)).container_hierarchies(),
+            Some(vec![PathBuf::from("/sys/fs/cgroup")])
+        );
+        let nothing = "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n";
+        assert_eq!(
+            cgroup_layout(&parse_mountinfo(nothing)).container_hierarchies(),
+            None
         );
     }
 

@@ -234,6 +234,13 @@ impl Host for RealHost {
     }
 }
 
+/// How cgroups are mounted for this process (one read of
+/// /proc/self/mountinfo); None if it cannot be read.
+pub fn current_cgroup_layout() -> Option<cgroupfs::CgroupLayout> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    Some(cgroupfs::cgroup_layout(&cgroupfs::parse_mountinfo(&text)))
+}
+
 /// Probe the running kernel for every knob (`cagebox doctor`, `features`).
 pub fn detect() -> KernelFeatures {
     detect_with(&RealHost)
