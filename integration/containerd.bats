@@ -126,8 +126,10 @@ LONG='sleep 1000 & wait'
 
 @test "pause/resume: PAUSED freezes the processes, RUNNING thaws them" {
   id=$(cid)
+  # Write-then-rename: a freeze between `>`'s truncate and the write would
+  # leave the counter empty (seen once in CI).
   ctr_run -d "$CTRD_IMAGE" "$id" \
-    sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done' </dev/null
+    sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.02; done' </dev/null
   count=$(bundle_rootfs "$id")/tmp/count
   wait_until 10 eval "[ \"\$(cat '$count' 2>/dev/null)\" -gt 3 ] 2>/dev/null"
 

@@ -471,7 +471,9 @@ notty"
 
 @test "podman: pause freezes the container, unpause resumes it" {
 	local cid pid c1 c2
-	cid=$(pm run -d "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.1; done')
+	# Write-then-rename: a freeze between `>`'s truncate and the write would
+	# leave the counter empty (seen once in CI).
+	cid=$(pm run -d "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter; sleep 0.1; done')
 	pid=$(ctr_pid "$cid")
 	wait_for 10 test -s "/proc/$pid/root/tmp/counter"
 	pm pause "$cid" >/dev/null
