@@ -255,6 +255,25 @@ if want 2; then
 	put 2 plain "$(med npm50 'npm rebuild')"
 	put 2 cagebox "$(med npm50 'cagebox npm rebuild')"
 	[ -z "$SHM_STATE" ] || put 2 cagebox_shm "$(med npm50 'cagebox npm rebuild (tmpfs state)')"
+	# The same project with a large project's lockfile: 4,000 more entries
+	# (the shape npm writes for registry packages; npm rebuild does not
+	# read them, every script's identity lookup does).
+	P2L=$TMP/npm50-biglock
+	cp -a "$P2" "$P2L"
+	jq '.packages += ([range(4000)] | map({key: "node_modules/pad-\(.)", value: {
+		version: "1.2.3", resolved: "https://registry.npmjs.org/pad-\(.)/-/pad-\(.)-1.2.3.tgz",
+		integrity: ("sha512-" + ("x" * 86) + "=="), license: "MIT", dev: true,
+		dependencies: {"pad-a": "^1.0.0", "pad-b": "^2.1.0"}, engines: {node: ">=12"}}}) | from_entries)' \
+		"$P2/package-lock.json" >"$P2L/package-lock.json"
+	cd "$P2L"
+	hf npm50big --warmup "$NPM_WARMUP" --runs "$NPM_RUNS" \
+		-n "npm rebuild" "$NPM rebuild" \
+		-n "cagebox npm rebuild" "$(cbx_wrap npm) rebuild"
+	cd "$REPO"
+	put 2 big_plain "$(med npm50big 'npm rebuild')"
+	put 2 big_cagebox "$(med npm50big 'cagebox npm rebuild')"
+	put 2 big_lock_bytes "$(stat -c %s "$P2L/package-lock.json")"
+	rm -rf "$P2L"
 	# npm runs install scripts max(1, CPUs - 1) at a time (promise-call-limit).
 	put 2 concurrency "$(node -e 'const os=require("os");console.log(Math.max(1,(os.availableParallelism?os.availableParallelism():os.cpus().length)-1))')"
 	put 2 n "$NSCRIPTS"
@@ -408,6 +427,11 @@ if r:
         rs = dict(r, cagebox=r["cagebox_shm"])
         per_s = (float(r["cagebox_shm"]) - float(r["plain"])) / n
         rows.append(row(f"the same, state root on tmpfs (`/dev/shm`)", rs, f"**{per_s * 1000:.1f} ms per script**"))
+    if "big_cagebox" in r:
+        rb = dict(r, plain=r["big_plain"], cagebox=r["big_cagebox"])
+        per_b = (float(r["big_cagebox"]) - float(r["big_plain"])) / n
+        rows.append(row(f"the same with 4,000 more lockfile entries ({int(r['big_lock_bytes']) / 1e6:.1f} MB package-lock.json)", rb,
+                        f"**{per_b * 1000:.1f} ms per script**"))
 r = R.get("3")
 if r:
     extra = "" if "skip" in r else f"{r['scripts']} script(s), {r['script_wall_ms']} ms inside cagebox"
@@ -491,7 +515,10 @@ Oddities seen in this run:
    `npm install --ignore-scripts`, `npm rebuild` vs `cagebox npm rebuild`:
    {E['B_N']} scripts, {E['B_N']} containers, started with npm's own concurrency. Before
    timing, both must leave {E['B_N']} `ran.txt` and cagebox must report {E['B_N']} `ok`.
-   Per-script overhead = (cagebox − plain) / {E['B_N']}.
+   Per-script overhead = (cagebox − plain) / {E['B_N']}. Then the same project
+   with 4,000 more entries in its package-lock.json (registry-shaped, ~1.8 MB,
+   about a large application's), timed the same way: npm rebuild does not read
+   them, but every script's identity lookup reads the lockfile.
 3. `{{"dependencies": {{"esbuild": "{E['B_ESBUILD']}"}}}}` with its lockfile; the
    npm cache (`npm_config_cache` in the temp dir) warmed by one `npm ci`;
    `npm ci` vs `cagebox npm ci`, `node_modules` removed before each run

@@ -283,6 +283,78 @@ teardown() { wrap_teardown; }
 	assert_rec root-project escape "any(.denials[]; .path == \"$OUTSIDE/root-escape-marker\")"
 }
 
+# ============================================================ npm: which name a script gets
+
+# impostor_tgz: $T/impostor.tgz, evil-impostor whose package.json claims the
+# name trusted-tool; trusted_toml: cagebox.toml widening trusted-tool to
+# write into $OUTSIDE (what the impostor's script tries).
+impostor_tgz() {
+	local d="$T/impostor-src"
+	mkdir -p "$d"
+	cp -r "$WRAP_FIX/npm/evil-impostor" "$d/package"
+	jq '.name = "trusted-tool"' "$WRAP_FIX/npm/evil-impostor/package.json" >"$d/package/package.json"
+	tar --owner=0 --group=0 -czf "$T/impostor.tgz" -C "$d" package
+}
+trusted_toml() {
+	cagebox_toml <<-EOF
+		version = 1
+		[packages."trusted-tool"]
+		filesystem.read_write = ["$OUTSIDE"]
+		[packages."trusted-tool".widen]
+		"filesystem.read_write" = "the test's control: the real trusted-tool may write there"
+	EOF
+}
+
+@test "npm: a package whose package.json claims a widened package's name gets its install name, not that table (identity: direct dependency)" {
+	impostor_tgz
+	trusted_toml
+	jq -n --arg t "file:$T/impostor.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {"evil-impostor": $t}}' \
+		>"$PROJECT/package.json"
+	# npm copies the claimed name into the lockfile entry: it must not count.
+	npm install --ignore-scripts --package-lock-only >/dev/null 2>&1 || fail "npm install --package-lock-only failed"
+	assert_eq "$(jq -r '.packages["node_modules/evil-impostor"].name' "$PROJECT/package-lock.json")" trusted-tool \
+		"the lockfile entry's name (npm copies the manifest's claim)"
+	run --separate-stderr wrap npm ci
+	show
+	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	[ ! -e "$OUTSIDE/impostor-marker" ] || fail "the impostor got trusted-tool's widening"
+	assert_contains "$stderr" "cagebox: evil-impostor@1.0.0 postinstall: denied"
+	assert_rec evil-impostor postinstall '.claimed_name == "trusted-tool" and .identity == "direct dependency" and .verdict == "denied"'
+	assert_rec evil-impostor postinstall "any(.denials[]; .path == \"$OUTSIDE/impostor-marker\")"
+	assert_no_rec trusted-tool
+	# The control: the same package installed as trusted-tool gets the table.
+	rm -rf "$PROJECT/node_modules" "$PROJECT/package-lock.json" "$REPORT"
+	jq -n --arg t "file:$T/impostor.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {"trusted-tool": $t}}' \
+		>"$PROJECT/package.json"
+	run --separate-stderr wrap npm install
+	show
+	[ "$status" -eq 0 ] || fail "control: status $status"
+	[ -d "$OUTSIDE/impostor-marker" ] || fail "control: the widening did not apply to trusted-tool itself"
+	assert_rec trusted-tool postinstall '.identity == "direct dependency" and .verdict == "ok" and (.policy_layers | any(test("trusted-tool")))'
+	rmdir "$OUTSIDE/impostor-marker"
+}
+
+@test "npm: a dependency's own file: dependency named like a widened package is unverified: the table narrows but never widens" {
+	impostor_tgz
+	trusted_toml
+	# carrier (declared by the project) declares trusted-tool itself; npm
+	# hoists it to node_modules/trusted-tool, a path the project never chose.
+	local c="$T/carrier-src"
+	mkdir -p "$c/package"
+	jq -n --arg t "file:$T/impostor.tgz" '{name: "carrier", version: "1.0.0", dependencies: {"trusted-tool": $t}}' \
+		>"$c/package/package.json"
+	tar --owner=0 --group=0 -czf "$T/carrier.tgz" -C "$c" package
+	jq -n --arg t "file:$T/carrier.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {carrier: $t}}' \
+		>"$PROJECT/package.json"
+	run --separate-stderr wrap npm install
+	show
+	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	[ ! -e "$OUTSIDE/impostor-marker" ] || fail "an unverified trusted-tool got the table's widening"
+	assert_contains "$stderr" "[widen] entries are not applied"
+	assert_rec trusted-tool postinstall '.identity == "unverified" and .verdict == "denied"'
+	assert_rec trusted-tool postinstall "any(.denials[]; .path == \"$OUTSIDE/impostor-marker\")"
+}
+
 # ============================================================ npm: allowScripts
 
 # approval_project DEP...: the approve-* fixtures, approve-yes approved and
@@ -568,7 +640,7 @@ pnpm_project() {
 	run --separate-stderr wrap npm ci
 	show
 	[ "$status" -eq 0 ] || fail "status $status"
-	assert_rec esbuild postinstall '.verdict == "ok" and .version == "0.25.12" and (.integrity | startswith("sha512-")) and .script == "node install.js"'
+	assert_rec esbuild postinstall '.verdict == "ok" and .version == "0.25.12" and .identity == "registry" and (.integrity | startswith("sha512-")) and .script == "node install.js"'
 	"$PROJECT/node_modules/.bin/esbuild" --version | grep -qx 0.25.12 || fail "esbuild does not run after cagebox npm ci"
 	# Same files, same contents. One known difference is normalised: esbuild's
 	# install.js replaces bin/esbuild (a JS shim) by a hard link to the
@@ -604,7 +676,7 @@ pnpm_project() {
 	run --separate-stderr wrap pnpm install --no-frozen-lockfile
 	show
 	[ "$status" -eq 0 ] || fail "status $status"
-	assert_rec esbuild postinstall '.manager == "pnpm" and .verdict == "ok" and .version == "0.25.12" and .script == "node install.js"'
+	assert_rec esbuild postinstall '.manager == "pnpm" and .verdict == "ok" and .version == "0.25.12" and .identity == "pnpm store path" and .script == "node install.js"'
 	"$PROJECT/node_modules/.bin/esbuild" --version | grep -qx 0.25.12 || fail "esbuild does not run after cagebox pnpm install"
 	diff <(ls "$T/plain/node_modules/.pnpm") <(ls "$PROJECT/node_modules/.pnpm") || fail "different packages installed"
 }

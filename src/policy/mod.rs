@@ -348,6 +348,9 @@ pub struct Resolved {
 pub struct PackageId {
     pub name: String,
     pub version: Option<String>,
+    /// False when the name may be the package's own claim (wrap/identity.rs):
+    /// its tables then only narrow, their `[widen]` entries are not applied.
+    pub trusted: bool,
 }
 
 impl std::str::FromStr for PackageId {
@@ -364,6 +367,7 @@ impl std::str::FromStr for PackageId {
         Ok(PackageId {
             name: name.to_string(),
             version: version.map(str::to_string),
+            trusted: true,
         })
     }
 }
@@ -409,6 +413,22 @@ pub fn resolve_for(
             for key in keys {
                 if let Some(over) = s.layer.packages.get(&key) {
                     let name = format!("{}: packages.{key:?}", s.name);
+                    // An untrusted name could be an impostor's: it gets the
+                    // table's narrowing (harmless) but none of its widenings.
+                    let narrowed;
+                    let over = if p.trusted || over.widen.is_empty() {
+                        over
+                    } else {
+                        notes.push(format!(
+                            "{name}: its [widen] entries are not applied: the package's name {:?} is not verified (not from the registry, the pnpm store path or the project's own dependencies)",
+                            p.name
+                        ));
+                        narrowed = Layer {
+                            widen: Default::default(),
+                            ..over.clone()
+                        };
+                        &narrowed
+                    };
                     let (merged, n) = merge::merge(&policy, over, &name);
                     policy = merged;
                     notes.extend(n);
@@ -532,6 +552,26 @@ mod tests {
         assert_eq!(run(Some("esbuild@0.20.0")).pids, Some(50));
         assert_eq!(run(Some("sharp")).memory, Some(units::Size(16 << 30)));
         assert_eq!(run(None).memory, Some(units::Size(4 << 30)));
+        // An unverified name: the narrowing applies, the widening does not.
+        let untrusted = |name: &str| {
+            let id = PackageId {
+                trusted: false,
+                ..name.parse().unwrap()
+            };
+            let src = vec![Source {
+                name: "cagebox.toml".into(),
+                layer: l.clone(),
+            }];
+            resolve_for(None, src, Some(&id)).unwrap()
+        };
+        assert_eq!(untrusted("esbuild").policy.limits.unwrap().pids, Some(50));
+        let r = untrusted("sharp");
+        assert_eq!(r.policy.limits.unwrap().memory, Some(units::Size(4 << 30)));
+        assert!(
+            r.notes.iter().any(|n| n.contains("not verified")),
+            "{:?}",
+            r.notes
+        );
     }
 
     #[test]

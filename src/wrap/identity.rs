@@ -4,8 +4,10 @@
 //! chooses the per-package policy, so a self-declared name must never buy a
 //! wider policy.
 
+use std::fmt;
 use std::path::{Component, Path};
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,11 +15,14 @@ pub struct Identity {
     pub name: String,
     pub version: Option<String>,
     pub integrity: Option<String>,
-    /// lockfile, install path, package.json
+    /// Where the name comes from: registry, pnpm store path, direct
+    /// dependency, package.json (the root project), unverified.
     pub source: &'static str,
     /// The package.json's own name when it differs from `name`.
     pub claimed_name: Option<String>,
     pub root_project: bool,
+    /// Whether the name may choose a per-package table's widenings.
+    pub trusted: bool,
 }
 
 /// The package name a directory is installed under: the path after the
@@ -52,13 +57,170 @@ fn pnpm_version(rel: &Path, name: &str) -> Option<String> {
     (v.starts_with(|c: char| c.is_ascii_digit()) && !v.contains("file+")).then(|| v.to_string())
 }
 
+/// `packages[key]` of package-lock.json's text, or None (no such entry,
+/// or the text is not valid JSON).
+///
+/// Every script of an install asks for one entry, and a large project's
+/// lockfile is megabytes: building a `Value` of all of it cost ~25 ms per
+/// script for 4,000 packages (docs/benchmarks.md). This walks the text
+/// once and materialises only the wanted entry; the rest is skipped with
+/// `IgnoredAny`, which still checks it, so the answer is the same as
+/// `serde_json::from_str::<Value>(text)?["packages"][key]` (invalid JSON
+/// anywhere: None; a duplicate key: the last one wins).
+pub fn lock_entry(text: &str, key: &str) -> Option<Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let found = Entries {
+        outer: Some("packages"),
+        key,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    found
+}
+
+/// A map walked for one key: with `outer`, for `outer` whose value is then
+/// walked for `key`; without, for `key` itself, whose value is kept.
+#[derive(Clone, Copy)]
+struct Entries<'a> {
+    outer: Option<&'a str>,
+    key: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for Entries<'_> {
+    type Value = Option<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entries<'_> {
+    type Value = Option<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        let wanted = self.outer.unwrap_or(self.key);
+        while let Some(hit) = map.next_key_seed(KeyIs(wanted))? {
+            if !hit {
+                map.next_value::<IgnoredAny>()?;
+            } else if self.outer.is_some() {
+                found = map.next_value_seed(Entries {
+                    outer: None,
+                    key: self.key,
+                })?;
+            } else {
+                found = Some(map.next_value::<Value>()?);
+            }
+        }
+        Ok(found)
+    }
+    // Anything else where a map was hoped for: checked, nothing found.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A map key, compared with `.0` without allocating it.
+struct KeyIs<'a>(&'a str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
+}
+
+/// npm's default registry, when `npm_config_registry` does not name another.
+pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
+
+/// Name and version of a registry tarball URL under `registry`
+/// (`REGISTRY/NAME/-/NAME-VERSION.tgz`, `REGISTRY/@SCOPE/NAME/-/NAME-VERSION.tgz`,
+/// the scope's slash possibly written `%2f`). The registry names that path
+/// and serves only that package there, so unlike a manifest's `name` (or
+/// the lockfile's, which copies it) nobody publishing a package chooses it.
+pub fn registry_name(resolved: &str, registry: &str) -> Option<(String, String)> {
+    let registry = registry.trim_end_matches('/');
+    let rest = resolved.strip_prefix(registry)?.strip_prefix('/')?;
+    let (name, file) = rest.split_once("/-/")?;
+    let name = name.replace("%2f", "/").replace("%2F", "/");
+    let parts: Vec<&str> = name.split('/').collect();
+    let unscoped = match parts.as_slice() {
+        [n] if !n.starts_with('@') => *n,
+        [scope, n] if scope.len() > 1 && scope.starts_with('@') && !n.starts_with('@') => *n,
+        _ => return None,
+    };
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+    if unscoped.is_empty()
+        || !name
+            .trim_start_matches('@')
+            .chars()
+            .all(|c| ok(c) || c == '/')
+    {
+        return None;
+    }
+    let version = file
+        .strip_prefix(unscoped)?
+        .strip_prefix('-')?
+        .strip_suffix(".tgz")?;
+    (version.starts_with(|c: char| c.is_ascii_digit())
+        && version.chars().all(|c| ok(c) || c == '+'))
+    .then(|| (name.clone(), version.to_string()))
+}
+
 /// Decides the identity of the script running in `dir` for `project`.
-/// `lock` is package-lock.json's parsed text, `env_name`/`env_version` what
-/// the package manager exported from the package's package.json.
+///
+/// The name chooses `[packages."NAME"]`, so it must come from someone
+/// other than the package. It is trusted when it comes from
+/// 1. the lockfile entry's `resolved` URL on the registry (npm): the
+///    registry's name, even for an alias (`"x": "npm:real@1"`);
+/// 2. pnpm's store path `node_modules/.pnpm/NAME@VERSION/...`, which pnpm
+///    derives from the registry's resolution;
+/// 3. the project's own package.json: `direct(NAME)` says the project
+///    declares NAME and `node_modules/NAME` is this directory.
+///
+/// Anything else (a `file:`, git or URL dependency declared by another
+/// dependency) is named by its install path but not trusted: that path,
+/// and the lockfile's `name` there (copied from the package's own
+/// package.json), are chosen by a dependency. `lock` is package-lock.json's
+/// text, `env_name`/`env_version` what the package manager exported from
+/// the package's package.json (shown, never trusted).
 pub fn identify(
     project: &Path,
     dir: &Path,
-    lock: Option<&Value>,
+    lock: Option<&str>,
+    registry: &str,
+    direct: &dyn Fn(&str) -> bool,
     env_name: Option<&str>,
     env_version: Option<&str>,
 ) -> Identity {
@@ -71,6 +233,7 @@ pub fn identify(
             source: "package.json",
             claimed_name: None,
             root_project: true,
+            trusted: true,
         };
     }
     let rel = dir.strip_prefix(project).unwrap_or(dir);
@@ -79,39 +242,58 @@ pub fn identify(
             name: claimed.unwrap_or_else(|| dir.display().to_string()),
             version: env_version.map(str::to_string),
             integrity: None,
-            source: "package.json",
+            source: "unverified",
             claimed_name: None,
             root_project: false,
+            trusted: false,
         };
     };
-    let claimed_name = claimed.filter(|c| *c != name);
-    let entry = lock
-        .and_then(|l| l.get("packages"))
-        .and_then(|p| p.get(rel.to_string_lossy().as_ref()));
-    if let Some(e) = entry {
-        let field = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
+    let entry = lock.and_then(|l| lock_entry(l, rel.to_string_lossy().as_ref()));
+    let field = |k: &str| {
+        entry
+            .as_ref()
+            .and_then(|e| e.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let claimed_for = |n: &str| claimed.clone().filter(|c| c != n);
+    if let Some((reg_name, reg_version)) =
+        field("resolved").and_then(|r| registry_name(&r, registry))
+    {
         return Identity {
-            // An aliased install (`"x": "npm:real@1"`) records the real name.
-            name: field("name").unwrap_or_else(|| name.clone()),
-            version: field("version").or_else(|| env_version.map(str::to_string)),
+            claimed_name: claimed_for(&reg_name),
+            name: reg_name,
+            version: Some(reg_version),
             integrity: field("integrity"),
-            source: "lockfile",
-            claimed_name,
+            source: "registry",
             root_project: false,
+            trusted: true,
         };
     }
-    let pnpm = pnpm_version(rel, &name);
+    if let Some(v) = pnpm_version(rel, &name) {
+        return Identity {
+            claimed_name: claimed_for(&name),
+            name,
+            version: Some(v),
+            integrity: None,
+            source: "pnpm store path",
+            root_project: false,
+            trusted: true,
+        };
+    }
+    let trusted = direct(&name);
     Identity {
-        version: pnpm.clone().or_else(|| env_version.map(str::to_string)),
+        claimed_name: claimed_for(&name),
+        version: field("version").or_else(|| env_version.map(str::to_string)),
+        integrity: field("integrity"),
         name,
-        integrity: None,
-        source: if pnpm.is_some() {
-            "install path"
+        source: if trusted {
+            "direct dependency"
         } else {
-            "install path, package.json version"
+            "unverified"
         },
-        claimed_name,
         root_project: false,
+        trusted,
     }
 }
 
@@ -192,21 +374,145 @@ mod tests {
         assert_eq!(install_name(Path::new("lib/x")), None);
     }
 
+    fn never(_: &str) -> bool {
+        false
+    }
+
     #[test]
-    fn the_lockfile_decides_not_the_package() {
-        let lock = json!({"packages": {"node_modules/foo": {"version": "1.2.3", "integrity": "sha512-x"}}});
+    fn the_registry_url_decides_not_the_package() {
+        // An alias: installed as foo, the registry's package is real-pkg;
+        // the manifest claims yet another name.
+        let lock = json!({"packages": {"node_modules/foo": {
+            "name": "trusted-package", "version": "9.9.9", "integrity": "sha512-x",
+            "resolved": "https://registry.npmjs.org/real-pkg/-/real-pkg-1.2.3.tgz"}}})
+        .to_string();
         let id = identify(
             Path::new("/p"),
             Path::new("/p/node_modules/foo"),
             Some(&lock),
+            DEFAULT_REGISTRY,
+            &never,
             Some("trusted-package"),
             Some("9.9.9"),
         );
-        assert_eq!(id.name, "foo");
+        assert_eq!(id.name, "real-pkg");
         assert_eq!(id.version.as_deref(), Some("1.2.3"));
         assert_eq!(id.integrity.as_deref(), Some("sha512-x"));
         assert_eq!(id.claimed_name.as_deref(), Some("trusted-package"));
-        assert_eq!(id.source, "lockfile");
+        assert_eq!(id.source, "registry");
+        assert!(id.trusted);
+    }
+
+    /// What npm writes for `"impostor": "file:imp.tgz"` whose package.json
+    /// says `"name": "trusted"`: the lockfile's name is the package's claim.
+    #[test]
+    fn a_file_dependency_is_named_by_its_install_path_and_trusted_only_if_direct() {
+        let lock = json!({"packages": {"node_modules/impostor": {
+            "name": "trusted", "version": "1.0.0", "resolved": "file:../imp.tgz",
+            "integrity": "sha512-y"}}})
+        .to_string();
+        let ask = |direct: &dyn Fn(&str) -> bool| {
+            identify(
+                Path::new("/p"),
+                Path::new("/p/node_modules/impostor"),
+                Some(&lock),
+                DEFAULT_REGISTRY,
+                direct,
+                Some("trusted"),
+                Some("1.0.0"),
+            )
+        };
+        let id = ask(&never);
+        assert_eq!(id.name, "impostor");
+        assert_eq!(id.claimed_name.as_deref(), Some("trusted"));
+        assert_eq!(id.integrity.as_deref(), Some("sha512-y"));
+        assert_eq!(id.source, "unverified");
+        assert!(!id.trusted);
+        let id = ask(&|n: &str| n == "impostor");
+        assert_eq!(id.name, "impostor");
+        assert_eq!(id.source, "direct dependency");
+        assert!(id.trusted);
+    }
+
+    #[test]
+    fn registry_urls() {
+        let r = DEFAULT_REGISTRY;
+        let ok = |u: &str, reg: &str| registry_name(u, reg);
+        assert_eq!(
+            ok(
+                "https://registry.npmjs.org/esbuild/-/esbuild-0.25.12.tgz",
+                r
+            ),
+            Some(("esbuild".into(), "0.25.12".into()))
+        );
+        assert_eq!(
+            ok(
+                "https://registry.npmjs.org/@esbuild/linux-x64/-/linux-x64-0.25.12.tgz",
+                r
+            ),
+            Some(("@esbuild/linux-x64".into(), "0.25.12".into()))
+        );
+        assert_eq!(
+            ok(
+                "https://r.example/npm/@s%2fb/-/b-1.0.0-rc.1.tgz",
+                "https://r.example/npm"
+            ),
+            Some(("@s/b".into(), "1.0.0-rc.1".into()))
+        );
+        for bad in [
+            // the same path on another host: a URL dependency, not the registry
+            "https://evil.example/esbuild/-/esbuild-0.25.12.tgz",
+            "https://registry.npmjs.org.evil.example/esbuild/-/esbuild-1.0.0.tgz",
+            "file:../esbuild-1.0.0.tgz",
+            "git+ssh://git@github.com/evil/esbuild.git#abc",
+            // the file must be the package's own tarball
+            "https://registry.npmjs.org/esbuild/-/other-1.0.0.tgz",
+            "https://registry.npmjs.org/esbuild/-/esbuild-latest.tgz",
+            "https://registry.npmjs.org/a/b/c/-/c-1.0.0.tgz",
+            "https://registry.npmjs.org/../x/-/x-1.0.0.tgz",
+            "https://registry.npmjs.org/-/x-1.0.0.tgz",
+        ] {
+            assert_eq!(ok(bad, r), None, "{bad}");
+        }
+    }
+
+    /// The walk gives what a full parse gives, on every shape it may meet.
+    #[test]
+    fn lock_entry_agrees_with_a_full_parse() {
+        let texts = [
+            r#"{"name":"x","lockfileVersion":3,"packages":{"":{"name":"x"},"node_modules/a":{"version":"1.0.0","integrity":"sha512-a","dependencies":{"b":"^1"}},"node_modules/@s/b":{"version":"2.0.0"}},"dependencies":{"node_modules/a":{"version":"9"}}}"#,
+            // an escaped key, a duplicate (the last wins), nesting before it
+            r#"{"x":[{"packages":{"node_modules/a":1}}],"packages":{"node_modules/\u0061":{"version":"1"},"node_modules/a":{"version":"2"}}}"#,
+            // `packages` twice: the last one wins
+            r#"{"packages":{"node_modules/a":{"version":"1"}},"packages":{}}"#,
+            // the wanted key under another name only
+            r#"{"packages2":{"node_modules/a":{}}}"#,
+            // not a map where one is expected
+            r#"{"packages":["node_modules/a"]}"#,
+            r#"{"packages":"node_modules/a"}"#,
+            r#"["packages"]"#,
+            r#"7"#,
+            // invalid: after the entry, before it, trailing text
+            r#"{"packages":{"node_modules/a":{"version":"1"}},"#,
+            r#"{"packages":{"node_modules/b":{"version":"1"x},"node_modules/a":{}}}"#,
+            r#"{"packages":{"node_modules/a":{"version":"1"}}} {}"#,
+            "",
+        ];
+        for text in texts {
+            let full = serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|v| v.get("packages")?.get("node_modules/a").cloned());
+            for key in ["node_modules/a", "node_modules/@s/b", "", "node_modules/zz"] {
+                let full = if key == "node_modules/a" {
+                    full.clone()
+                } else {
+                    serde_json::from_str::<Value>(text)
+                        .ok()
+                        .and_then(|v| v.get("packages")?.get(key).cloned())
+                };
+                assert_eq!(lock_entry(text, key), full, "{key} in {text}");
+            }
+        }
     }
 
     #[test]
@@ -215,12 +521,25 @@ mod tests {
             Path::new("/p"),
             Path::new("/p/node_modules/.pnpm/@s+b@2.0.1_peer@1/node_modules/@s/b"),
             None,
+            DEFAULT_REGISTRY,
+            &never,
             Some("@s/b"),
             Some("0.0.0"),
         );
         assert_eq!(id.name, "@s/b");
         assert_eq!(id.version.as_deref(), Some("2.0.1"));
-        assert!(!id.root_project);
+        assert!(!id.root_project && id.trusted);
+        // pnpm's non-registry entries carry no version: not trusted by path.
+        let id = identify(
+            Path::new("/p"),
+            Path::new("/p/node_modules/.pnpm/file+..+x.tgz/node_modules/esbuild"),
+            None,
+            DEFAULT_REGISTRY,
+            &never,
+            Some("esbuild"),
+            Some("0.0.0"),
+        );
+        assert_eq!((id.name.as_str(), id.trusted), ("esbuild", false));
     }
 
     #[test]
@@ -229,6 +548,8 @@ mod tests {
             Path::new("/p"),
             Path::new("/p"),
             None,
+            DEFAULT_REGISTRY,
+            &never,
             Some("app"),
             Some("1.0.0"),
         );

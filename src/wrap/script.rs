@@ -65,6 +65,26 @@ fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
+/// Whether the project's package.json declares a dependency called `name`
+/// (the user chose that name for what is installed under it).
+fn declares(manifest: Option<&Value>, name: &str) -> bool {
+    let Some(m) = manifest else { return false };
+    [
+        "dependencies",
+        "devDependencies",
+        "optionalDependencies",
+        "peerDependencies",
+    ]
+    .iter()
+    .any(|k| m.get(k).and_then(|d| d.get(name)).is_some())
+}
+
+/// Whether the project's `node_modules/NAME` is `dir` (npm installs there;
+/// pnpm links it to its store path).
+fn installed_at(project: &Path, name: &str, dir: &Path) -> bool {
+    std::fs::canonicalize(project.join("node_modules").join(name)).is_ok_and(|p| p == dir)
+}
+
 /// Inside the container a nested `npm run` must not try to start another
 /// container (no privileges there, and the session is not visible): its
 /// scripts run with a plain shell, inside this sandbox.
@@ -125,12 +145,18 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
     let dir = std::fs::canonicalize(&cwd).map_err(|e| io(cwd.display().to_string(), e))?;
     let project = std::fs::canonicalize(&session.project)
         .map_err(|e| io(session.project.display().to_string(), e))?;
-    let lock = read_json(&project.join("package-lock.json"));
+    let lock = std::fs::read_to_string(project.join("package-lock.json")).ok();
+    let manifest = read_json(&project.join("package.json"));
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let registry = env("npm_config_registry").unwrap_or_else(|| identity::DEFAULT_REGISTRY.into());
+    let direct =
+        |name: &str| declares(manifest.as_ref(), name) && installed_at(&project, name, &dir);
     let mut id = identity::identify(
         &project,
         &dir,
-        lock.as_ref(),
+        lock.as_deref(),
+        &registry,
+        &direct,
         env("npm_package_name").as_deref(),
         env("npm_package_version").as_deref(),
     );
@@ -142,7 +168,7 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
         None
     } else {
         identity::approval(
-            read_json(&project.join("package.json")).as_ref(),
+            manifest.as_ref(),
             &id.name,
             id.version.as_deref(),
             env("npm_package_resolved").as_deref(),
@@ -157,6 +183,7 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
         package_id: Some(PackageId {
             name: id.name.clone(),
             version: id.version.clone(),
+            trusted: id.trusted,
         }),
         cli: Some(shell_layer()),
         args: vec!["/bin/sh".into(), "-c".into(), script.clone()],
