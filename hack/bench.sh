@@ -619,6 +619,22 @@ the descendants it reaped (runc's re-executed `runc init`, the container's
   bundle unless the spec must change, and for `noNewPrivileges` processes a
   cached, precompiled seccomp filter instead of compiling podman's profile
   in every container (runc: ~25 ms of the hardened start).
+
+## The same benchmark on other machines
+
+The ratio depends on the host more than on small changes to cagebox, so
+runs on different hosts are listed here (same kernel 6.18.44, 2 CPUs,
+hybrid cgroups v1):
+
+- 2026-12-01/02, AMD EPYC: `make bench` default 0.47-0.55x over the
+  sessions' runs (last: 27.3 vs 54.8 ms, 0.50x; hardened 0.39x).
+- 2026-12-02 07:44-08:10 UTC, Intel Xeon: `make bench` 0.36x / 0.34x
+  (default / hardened) and 0.40x / 0.45x; seven more `hack/bench.sh` runs
+  gave default 0.33-0.39x (hardened 0.20-0.27x where printed), except one
+  batch of 100 in which cagebox's default median was ~44 ms (0.95x; the
+  same run's hardened batch 0.22x). Sixteen further batches of 100
+  `cagebox run` of the default bundle right after (`hyperfine -N -w 3 -r
+  100`) had medians of 12.2-14.9 ms, so that batch was not reproduced.
 """
 with open(doc_path, "w") as f:
     f.write(doc)
