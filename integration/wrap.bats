@@ -560,6 +560,31 @@ pnpm_project() {
 	return 0
 }
 
+@test "pnpm: rebuild, pack and publish (which run scripts without pnpm's script-shell) are refused with 125 before anything runs; install --force re-runs scripts sandboxed" {
+	pnpm_project evil-write
+	# The project's own prepack would run on the host if pack got through.
+	jq --arg m "$OUTSIDE/prepack-marker" '.scripts = {prepack: ("mkdir " + $m)}' "$PROJECT/package.json" >"$T/p.json"
+	mv "$T/p.json" "$PROJECT/package.json"
+	pnpm install --ignore-scripts --no-frozen-lockfile >/dev/null 2>&1 || fail "plain pnpm install --ignore-scripts failed"
+	local cmd
+	for cmd in rebuild "rebuild evil-write" "-r rb" "--filter wrap-it-project pack" "publish --dry-run --no-git-checks"; do
+		# shellcheck disable=SC2086 # the words are the command line
+		run --separate-stderr wrap pnpm $cmd
+		show
+		assert_eq "$status" 125 "status of cagebox pnpm $cmd"
+		assert_contains "$stderr" "without its script-shell setting"
+		assert_contains "$stderr" "nothing was run"
+		assert_host_untouched
+	done
+	[ -z "$(find "$PROJECT" -maxdepth 1 -name '*.tgz')" ] || fail "pnpm pack ran"
+	# What the message offers instead: install re-runs the scripts, each in its container.
+	run --separate-stderr wrap pnpm install --force --config.side-effects-cache=false --no-frozen-lockfile
+	show
+	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	assert_host_untouched
+	assert_rec evil-write postinstall '.manager == "pnpm" and .verdict == "denied"'
+}
+
 @test "pnpm: benign dependencies (cc build, /tmp) install and work" {
 	pnpm_project good-cc good-tmp
 	run --separate-stderr wrap pnpm install --no-frozen-lockfile
