@@ -684,6 +684,13 @@ pnpm_project() {
 			fail "esbuild/bin/esbuild is neither the platform binary nor esbuild's JS shim"
 		echo "# note: esbuild/bin/esbuild stayed the JS shim under cagebox (its hard link to the platform binary cannot cross the package directory's mount)" >&3
 	fi
+	# A first install has no lockfile while scripts run: npm's own
+	# resolution (npm_package_resolved) names the package then.
+	rm -rf "$PROJECT/node_modules" "$PROJECT/package-lock.json" "$REPORT"
+	run --separate-stderr wrap npm install
+	show
+	[ "$status" -eq 0 ] || fail "first install: status $status"
+	assert_rec esbuild postinstall '.verdict == "ok" and .version == "0.25.12" and .identity == "registry"'
 }
 
 @test "pnpm install: esbuild from the registry: its postinstall runs sandboxed and esbuild works; same packages as plain pnpm" {

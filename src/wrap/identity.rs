@@ -198,12 +198,27 @@ pub fn registry_name(resolved: &str, registry: &str) -> Option<(String, String)>
     .then(|| (name.clone(), version.to_string()))
 }
 
+/// What the package manager and the project say, for [`identify`].
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// package-lock.json's text.
+    pub lock: Option<&'a str>,
+    /// Where npm itself resolved the package (`npm_package_resolved`),
+    /// for packages the lockfile has no `resolved` for (a first install
+    /// runs scripts before npm writes the lockfile). Only npm 7 and later
+    /// fill it from their own tree rather than from the package's
+    /// package.json (script.rs checks), so only those pass it.
+    pub resolved: Option<&'a str>,
+    /// npm's registry URL.
+    pub registry: &'a str,
+}
+
 /// Decides the identity of the script running in `dir` for `project`.
 ///
 /// The name chooses `[packages."NAME"]`, so it must come from someone
 /// other than the package. It is trusted when it comes from
-/// 1. the lockfile entry's `resolved` URL on the registry (npm): the
-///    registry's name, even for an alias (`"x": "npm:real@1"`);
+/// 1. the lockfile entry's `resolved` URL (else npm's own) on the
+///    registry: the registry's name, even for an alias (`"x": "npm:real@1"`);
 /// 2. pnpm's store path `node_modules/.pnpm/NAME@VERSION/...`, which pnpm
 ///    derives from the registry's resolution;
 /// 3. the project's own package.json: `direct(NAME)` says the project
@@ -212,14 +227,13 @@ pub fn registry_name(resolved: &str, registry: &str) -> Option<(String, String)>
 /// Anything else (a `file:`, git or URL dependency declared by another
 /// dependency) is named by its install path but not trusted: that path,
 /// and the lockfile's `name` there (copied from the package's own
-/// package.json), are chosen by a dependency. `lock` is package-lock.json's
-/// text, `env_name`/`env_version` what the package manager exported from
-/// the package's package.json (shown, never trusted).
+/// package.json), are chosen by a dependency. `env_name`/`env_version` are
+/// what the package manager exported from the package's package.json
+/// (shown, never trusted).
 pub fn identify(
     project: &Path,
     dir: &Path,
-    lock: Option<&str>,
-    registry: &str,
+    src: &Sources,
     direct: &dyn Fn(&str) -> bool,
     env_name: Option<&str>,
     env_version: Option<&str>,
@@ -248,7 +262,9 @@ pub fn identify(
             trusted: false,
         };
     };
-    let entry = lock.and_then(|l| lock_entry(l, rel.to_string_lossy().as_ref()));
+    let entry = src
+        .lock
+        .and_then(|l| lock_entry(l, rel.to_string_lossy().as_ref()));
     let field = |k: &str| {
         entry
             .as_ref()
@@ -257,9 +273,8 @@ pub fn identify(
             .map(str::to_string)
     };
     let claimed_for = |n: &str| claimed.clone().filter(|c| c != n);
-    if let Some((reg_name, reg_version)) =
-        field("resolved").and_then(|r| registry_name(&r, registry))
-    {
+    let resolved = field("resolved").or_else(|| src.resolved.map(str::to_string));
+    if let Some((reg_name, reg_version)) = resolved.and_then(|r| registry_name(&r, src.registry)) {
         return Identity {
             claimed_name: claimed_for(&reg_name),
             name: reg_name,
@@ -378,6 +393,43 @@ mod tests {
         false
     }
 
+    const NO_SOURCES: Sources = Sources {
+        lock: None,
+        resolved: None,
+        registry: DEFAULT_REGISTRY,
+    };
+
+    /// A first install: no lockfile yet, npm's own resolution names it; a
+    /// URL dependency elsewhere does not.
+    #[test]
+    fn npm_s_own_resolution_when_the_lockfile_has_none() {
+        let ask = |resolved: &str| {
+            identify(
+                Path::new("/p"),
+                Path::new("/p/node_modules/esbuild"),
+                &Sources {
+                    resolved: Some(resolved),
+                    ..NO_SOURCES
+                },
+                &never,
+                Some("esbuild"),
+                Some("0.0.1"),
+            )
+        };
+        let id = ask("https://registry.npmjs.org/esbuild/-/esbuild-0.25.12.tgz");
+        assert_eq!(
+            (
+                id.name.as_str(),
+                id.version.as_deref(),
+                id.source,
+                id.trusted
+            ),
+            ("esbuild", Some("0.25.12"), "registry", true)
+        );
+        let id = ask("https://evil.example/esbuild/-/esbuild-0.25.12.tgz");
+        assert_eq!((id.source, id.trusted), ("unverified", false));
+    }
+
     #[test]
     fn the_registry_url_decides_not_the_package() {
         // An alias: installed as foo, the registry's package is real-pkg;
@@ -389,8 +441,11 @@ mod tests {
         let id = identify(
             Path::new("/p"),
             Path::new("/p/node_modules/foo"),
-            Some(&lock),
-            DEFAULT_REGISTRY,
+            &Sources {
+                lock: Some(&lock),
+                resolved: None,
+                registry: DEFAULT_REGISTRY,
+            },
             &never,
             Some("trusted-package"),
             Some("9.9.9"),
@@ -415,8 +470,11 @@ mod tests {
             identify(
                 Path::new("/p"),
                 Path::new("/p/node_modules/impostor"),
-                Some(&lock),
-                DEFAULT_REGISTRY,
+                &Sources {
+                    lock: Some(&lock),
+                    resolved: None,
+                    registry: DEFAULT_REGISTRY,
+                },
                 direct,
                 Some("trusted"),
                 Some("1.0.0"),
@@ -520,8 +578,7 @@ mod tests {
         let id = identify(
             Path::new("/p"),
             Path::new("/p/node_modules/.pnpm/@s+b@2.0.1_peer@1/node_modules/@s/b"),
-            None,
-            DEFAULT_REGISTRY,
+            &NO_SOURCES,
             &never,
             Some("@s/b"),
             Some("0.0.0"),
@@ -533,8 +590,7 @@ mod tests {
         let id = identify(
             Path::new("/p"),
             Path::new("/p/node_modules/.pnpm/file+..+x.tgz/node_modules/esbuild"),
-            None,
-            DEFAULT_REGISTRY,
+            &NO_SOURCES,
             &never,
             Some("esbuild"),
             Some("0.0.0"),
@@ -547,8 +603,7 @@ mod tests {
         let id = identify(
             Path::new("/p"),
             Path::new("/p"),
-            None,
-            DEFAULT_REGISTRY,
+            &NO_SOURCES,
             &never,
             Some("app"),
             Some("1.0.0"),

@@ -65,6 +65,16 @@ fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
+/// npm's major version from its user agent (`npm/11.19.1 node/v20...`).
+fn npm_major(user_agent: &str) -> Option<u32> {
+    user_agent
+        .strip_prefix("npm/")?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Whether the project's package.json declares a dependency called `name`
 /// (the user chose that name for what is installed under it).
 fn declares(manifest: Option<&Value>, name: &str) -> bool {
@@ -151,11 +161,21 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
     let registry = env("npm_config_registry").unwrap_or_else(|| identity::DEFAULT_REGISTRY.into());
     let direct =
         |name: &str| declares(manifest.as_ref(), name) && installed_at(&project, name, &dir);
+    // npm 7+ exports its own resolution; npm 6 and pnpm export every
+    // package.json field as npm_package_*, so there it is the package's claim.
+    let own_resolution = session.manager == "npm"
+        && env("npm_config_user_agent")
+            .and_then(|ua| npm_major(&ua))
+            .is_some_and(|m| m >= 7);
+    let resolved = env("npm_package_resolved").filter(|_| own_resolution);
     let mut id = identity::identify(
         &project,
         &dir,
-        lock.as_deref(),
-        &registry,
+        &identity::Sources {
+            lock: lock.as_deref(),
+            resolved: resolved.as_deref(),
+            registry: &registry,
+        },
         &direct,
         env("npm_package_name").as_deref(),
         env("npm_package_version").as_deref(),
