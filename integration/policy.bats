@@ -2156,8 +2156,11 @@ bad_policy() {
 pids_max_for() {
 	sh -c 'echo $$ >>"$0"; exec "$@"' "$CBX_PIDS" "$RUNTIME" --root "$STATE" exec "$@" -- sleep 2 </dev/null >/dev/null 2>&1 3>&- &
 	local pid=$! i v=""
+	# libcgroups makes the directory before it writes pids.max: "max" there
+	# may only mean "not written yet", so look again (until the timeout).
 	for i in $(seq 1 30); do
-		v=$(cat /sys/fs/cgroup/pids/cagebox-exec-"$pid"-*/pids.max 2>/dev/null || cat /sys/fs/cgroup/cagebox-exec-"$pid"-*/pids.max 2>/dev/null) && [ -n "$v" ] && break
+		v=$(cat /sys/fs/cgroup/pids/cagebox-exec-"$pid"-*/pids.max 2>/dev/null || cat /sys/fs/cgroup/cagebox-exec-"$pid"-*/pids.max 2>/dev/null) &&
+			[ -n "$v" ] && [ "$v" != max ] && break
 		sleep 0.1
 	done
 	wait "$pid"

@@ -355,6 +355,26 @@ trusted_toml() {
 	assert_rec trusted-tool postinstall "any(.denials[]; .path == \"$OUTSIDE/impostor-marker\")"
 }
 
+@test "npm: a workspace package's scripts are the project's own: named by its package.json (identity workspace), its table widens" {
+	mkdir -p "$PROJECT/packages/ws-a"
+	jq -n '{name: "p", version: "1.0.0", private: true, workspaces: ["packages/*"]}' >"$PROJECT/package.json"
+	jq -n --arg m "$OUTSIDE/ws-marker" '{name: "ws-a", version: "1.0.0", scripts: {build: ("mkdir " + $m)}}' \
+		>"$PROJECT/packages/ws-a/package.json"
+	cagebox_toml <<-EOF
+		version = 1
+		[packages."ws-a"]
+		filesystem.read_write = ["$OUTSIDE"]
+		[packages."ws-a".widen]
+		"filesystem.read_write" = "the test: the workspace package may write there"
+	EOF
+	run --separate-stderr wrap npm run build --workspaces
+	show
+	[ "$status" -eq 0 ] || fail "status $status"
+	[ -d "$OUTSIDE/ws-marker" ] || fail "the workspace package did not get its table"
+	assert_rec ws-a build '.identity == "workspace" and .root_project == false and .verdict == "ok"'
+	rmdir "$OUTSIDE/ws-marker"
+}
+
 # ============================================================ npm: allowScripts
 
 # approval_project DEP...: the approve-* fixtures, approve-yes approved and

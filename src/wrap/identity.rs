@@ -16,7 +16,7 @@ pub struct Identity {
     pub version: Option<String>,
     pub integrity: Option<String>,
     /// Where the name comes from: registry, pnpm store path, direct
-    /// dependency, package.json (the root project), unverified.
+    /// dependency, workspace, package.json (the root project), unverified.
     pub source: &'static str,
     /// The package.json's own name when it differs from `name`.
     pub claimed_name: Option<String>,
@@ -222,7 +222,9 @@ pub struct Sources<'a> {
 /// 2. pnpm's store path `node_modules/.pnpm/NAME@VERSION/...`, which pnpm
 ///    derives from the registry's resolution;
 /// 3. the project's own package.json: `direct(NAME)` says the project
-///    declares NAME and `node_modules/NAME` is this directory.
+///    declares NAME and `node_modules/NAME` is this directory;
+/// 4. a directory of the project under no `node_modules` (a workspace
+///    package: the user's own code) is named by its package.json.
 ///
 /// Anything else (a `file:`, git or URL dependency declared by another
 /// dependency) is named by its install path but not trusted: that path,
@@ -252,14 +254,20 @@ pub fn identify(
     }
     let rel = dir.strip_prefix(project).unwrap_or(dir);
     let Some(name) = install_name(rel) else {
+        // Inside the project and under no node_modules: one of the
+        // project's own packages (an npm workspace), named by its own
+        // package.json, which is the user's. Elsewhere (a linked `file:`
+        // directory outside the project): only the package's claim.
+        let own =
+            dir.starts_with(project) && !rel.components().any(|c| c.as_os_str() == "node_modules");
         return Identity {
             name: claimed.unwrap_or_else(|| dir.display().to_string()),
             version: env_version.map(str::to_string),
             integrity: None,
-            source: "unverified",
+            source: if own { "workspace" } else { "unverified" },
             claimed_name: None,
             root_project: false,
-            trusted: false,
+            trusted: own,
         };
     };
     let entry = src
@@ -596,6 +604,27 @@ mod tests {
             Some("0.0.0"),
         );
         assert_eq!((id.name.as_str(), id.trusted), ("esbuild", false));
+    }
+
+    #[test]
+    fn workspace_packages_are_the_project_s_own_linked_directories_are_not() {
+        let ask = |dir: &str| {
+            let id = identify(
+                Path::new("/p"),
+                Path::new(dir),
+                &NO_SOURCES,
+                &never,
+                Some("ws-a"),
+                Some("1.0.0"),
+            );
+            (id.name, id.source, id.trusted)
+        };
+        assert_eq!(ask("/p/packages/a"), ("ws-a".into(), "workspace", true));
+        assert_eq!(ask("/elsewhere/a"), ("ws-a".into(), "unverified", false));
+        assert_eq!(
+            ask("/p/node_modules/x/lib"),
+            ("ws-a".into(), "unverified", false)
+        );
     }
 
     #[test]
