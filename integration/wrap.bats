@@ -295,15 +295,17 @@ impostor_tgz() {
 	jq '.name = "trusted-tool"' "$WRAP_FIX/npm/evil-impostor/package.json" >"$d/package/package.json"
 	tar --owner=0 --group=0 -czf "$T/impostor.tgz" -C "$d" package
 }
-trusted_toml() {
+# widen_outside_toml NAME WHY: cagebox.toml letting package NAME write into $OUTSIDE.
+widen_outside_toml() {
 	cagebox_toml <<-EOF
 		version = 1
-		[packages."trusted-tool"]
+		[packages."$1"]
 		filesystem.read_write = ["$OUTSIDE"]
-		[packages."trusted-tool".widen]
-		"filesystem.read_write" = "the test's control: the real trusted-tool may write there"
+		[packages."$1".widen]
+		"filesystem.read_write" = "$2"
 	EOF
 }
+trusted_toml() { widen_outside_toml trusted-tool "the test's control: the real trusted-tool may write there"; }
 
 @test "npm: a package whose package.json claims a widened package's name gets its install name, not that table (identity: direct dependency)" {
 	impostor_tgz
@@ -360,13 +362,7 @@ trusted_toml() {
 	jq -n '{name: "p", version: "1.0.0", private: true, workspaces: ["packages/*"]}' >"$PROJECT/package.json"
 	jq -n --arg m "$OUTSIDE/ws-marker" '{name: "ws-a", version: "1.0.0", scripts: {build: ("mkdir " + $m)}}' \
 		>"$PROJECT/packages/ws-a/package.json"
-	cagebox_toml <<-EOF
-		version = 1
-		[packages."ws-a"]
-		filesystem.read_write = ["$OUTSIDE"]
-		[packages."ws-a".widen]
-		"filesystem.read_write" = "the test: the workspace package may write there"
-	EOF
+	widen_outside_toml ws-a "the test: the workspace package may write there"
 	run --separate-stderr wrap npm run build --workspaces
 	show
 	[ "$status" -eq 0 ] || fail "status $status"
