@@ -760,3 +760,58 @@ pnpm_project() {
 	[ "$kept" = yes ] || fail "the session directory of a live process ($$) was removed"
 	[ "$swept" = yes ] || fail "the dead run's session directory is still there"
 }
+
+@test "npm: the session's cgroup keeper: one process of cagebox's in its own cgroup while npm runs, gone after; after a SIGKILL of cagebox npm it dies too and the next run removes its directory" {
+	local h cbx keeper dir npm_pid
+	h=$(keeper_hierarchy)
+	echo '{"name":"wrap-it-project","version":"0.0.1","private":true,"scripts":{"hold":"sleep 2"}}' >"$PROJECT/package.json"
+	# 1. A normal run: the keeper exists while npm does, nothing is left after.
+	"$RUNTIME" npm --root "$STATE" --audit-log "$AUDIT" run hold >/dev/null 2>"$T/hold.err" &
+	cbx=$!
+	echo "$cbx" >>"$BATS_TEST_TMPDIR/bgpids"
+	dir=""
+	for _ in $(seq 50); do
+		dir=$(ls -d "$h"/cagebox-wrap-"$cbx"-* 2>/dev/null | head -n1)
+		[ -n "$dir" ] && [ -n "$(cat "$dir/cgroup.procs" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	[ -n "$dir" ] || fail "no keeper cgroup $h/cagebox-wrap-$cbx-* while cagebox npm ran: $(ls -d "$h"/cagebox-* 2>&1) $(cat "$T/hold.err")"
+	keeper=$(cat "$dir/cgroup.procs")
+	[ "$(wc -w <<<"$keeper")" -eq 1 ] || fail "keeper cgroup holds '$keeper', not one process"
+	assert_eq "$(awk '/^PPid:/ {print $2}' "/proc/$keeper/status")" "$cbx" "the keeper's parent"
+	assert_eq "$(cat "/proc/$keeper/comm")" cagebox "the keeper's name"
+	wait "$cbx" || fail "cagebox npm run hold failed: $(cat "$T/hold.err")"
+	[ ! -e "$dir" ] || fail "keeper cgroup $dir left after the run"
+	[ ! -e "/proc/$keeper" ] || fail "keeper $keeper still alive after the run"
+	# 2. cagebox npm killed outright: the keeper dies with it (PR_SET_PDEATHSIG);
+	# its empty directory stays until the next cagebox npm sweeps it.
+	"$RUNTIME" npm --root "$STATE" --audit-log "$AUDIT" run hold >/dev/null 2>&1 &
+	cbx=$!
+	echo "$cbx" >>"$BATS_TEST_TMPDIR/bgpids"
+	dir=""
+	for _ in $(seq 50); do
+		dir=$(ls -d "$h"/cagebox-wrap-"$cbx"-* 2>/dev/null | head -n1)
+		npm_pid=$(pgrep -P "$cbx" -x node || pgrep -P "$cbx" -x npm || true)
+		[ -n "$dir" ] && [ -n "$(cat "$dir/cgroup.procs" 2>/dev/null)" ] && [ -n "$npm_pid" ] && break
+		sleep 0.1
+	done
+	[ -n "$dir" ] && [ -n "$npm_pid" ] || fail "second run: keeper cgroup '$dir', npm '$npm_pid'"
+	keeper=$(cat "$dir/cgroup.procs")
+	kill -KILL "$cbx"
+	wait "$cbx" 2>/dev/null || true
+	for _ in $(seq 50); do
+		[ -e "/proc/$keeper" ] || break
+		sleep 0.1
+	done
+	[ ! -e "/proc/$keeper" ] || fail "keeper $keeper outlived its SIGKILLed cagebox npm"
+	# npm (cagebox's child, now orphaned) finishes its 2 s script; wait for it.
+	for _ in $(seq 100); do
+		[ -e "/proc/$npm_pid" ] || break
+		sleep 0.1
+	done
+	[ ! -e "/proc/$npm_pid" ] || fail "npm $npm_pid still running"
+	[ -d "$dir" ] || fail "expected the dead session's empty keeper cgroup $dir to be left for the sweep"
+	run --separate-stderr wrap npm --version
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ ! -e "$dir" ] || fail "the next cagebox npm did not remove the dead session's keeper cgroup $dir"
+}

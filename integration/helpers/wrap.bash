@@ -130,9 +130,26 @@ wrap_setup() {
 	export T PROJECT OUTSIDE OTHER STATE REPORT AUDIT MARK BASHRC_SUM OTHER_LIST
 	LISTEN_PORT=9 # discard: nothing listens there until start_listener
 	write_cfg "$PROJECT"
-	ls -d /sys/fs/cgroup/*/cagebox-exec-* 2>/dev/null | sort >"$BATS_TEST_TMPDIR/cgroups.before"
+	wrap_cgroups >"$BATS_TEST_TMPDIR/cgroups.before"
 	ls -d /dev/shm/cagebox-exec-* 2>/dev/null | sort >"$BATS_TEST_TMPDIR/shm.before"
 	cd "$PROJECT"
+}
+
+# wrap_cgroups: cagebox's cgroup directories: the containers' (v1
+# hierarchies, or the v2 root) and the sessions' keepers (runtime/warmup.rs).
+wrap_cgroups() {
+	ls -d /sys/fs/cgroup/*/cagebox-exec-* /sys/fs/cgroup/cagebox-exec-* \
+		/sys/fs/cgroup/*/cagebox-wrap-* /sys/fs/cgroup/cagebox-wrap-* 2>/dev/null | sort
+}
+
+# keeper_hierarchy: where the session keeper's cgroup is made: v1's freezer,
+# else the v2 root (runtime/warmup.rs `hierarchy`).
+keeper_hierarchy() {
+	if [ -e /sys/fs/cgroup/freezer/cgroup.procs ]; then
+		echo /sys/fs/cgroup/freezer
+	else
+		echo /sys/fs/cgroup
+	fi
 }
 
 wrap_teardown() {
@@ -404,7 +421,7 @@ wrap_leftovers() {
 	[ -z "$e" ] || out+="$e"$'\n'
 	# Cgroups are removed right after the container; give a slow delete a moment.
 	for _ in $(seq 20); do
-		ls -d /sys/fs/cgroup/*/cagebox-exec-* 2>/dev/null | sort >"$BATS_TEST_TMPDIR/cgroups.after"
+		wrap_cgroups >"$BATS_TEST_TMPDIR/cgroups.after"
 		[ -z "$(comm -13 "$BATS_TEST_TMPDIR/cgroups.before" "$BATS_TEST_TMPDIR/cgroups.after")" ] && break
 		sleep 0.1
 	done

@@ -305,6 +305,8 @@ impl Runtime {
         o: &SandboxOpts,
     ) -> Result<Outcome, RuntimeError> {
         validate_id(id)?;
+        // Phase times in the debug log (`--debug`), for docs/benchmarks.md.
+        let t0 = std::time::Instant::now();
         let set = foreground::block_signals()?;
         let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
         let console = if terminal {
@@ -346,6 +348,7 @@ impl Runtime {
         }
         let pidfd = PidFd::open(pid).map_err(fail)?;
         c.start().map_err(|e| fail(e.into()))?;
+        tracing::debug!("sandbox: created and started in {:?}", t0.elapsed());
         let watchdog = o.timeout.map(|t| Watchdog::start(pidfd.clone(), t));
         let pumps = capture.map(|cap| cap.pump(o.output_cap.unwrap_or(u64::MAX), pidfd.clone()));
         let exit = match master {
@@ -359,6 +362,7 @@ impl Runtime {
             None => wait_status(pid, &set)?,
         };
         let timed_out = watchdog.map(Watchdog::finish).unwrap_or(false);
+        tracing::debug!("sandbox: init reaped at {:?}", t0.elapsed());
         // Without a pid namespace of its own, processes can outlive the init:
         // kill what is left in the cgroup. With one, the init has just been
         // reaped, and the kernel reaps a namespace's init only after every
@@ -386,7 +390,9 @@ impl Runtime {
             .map(|s| s.cgroup_path)
             .unwrap_or_else(|_| PathBuf::from(format!("/{id}")));
         let usage = usage::read_usage(&cgroup);
+        tracing::debug!("sandbox: usage read at {:?}", t0.elapsed());
         self.delete(id, true)?;
+        tracing::debug!("sandbox: deleted at {:?}", t0.elapsed());
         Ok(Outcome {
             exit,
             timed_out,

@@ -83,8 +83,17 @@ fn remove_empty_cgroup(p: &Path) {
 }
 
 /// Removes the session directories `<dir>/cagebox-wrap-<pid>-<hex>` of
-/// `cagebox npm|pnpm|cargo` runs whose cagebox is gone (wrap/npm.rs).
+/// `cagebox npm|pnpm|cargo` runs whose cagebox is gone (wrap/npm.rs), and
+/// the (empty) cgroup directory of the same name their keeper used
+/// (runtime/warmup.rs `keep`).
 pub fn sweep_sessions(dir: &Path) {
+    sessions_in(dir, remove_dir);
+    if let Some(h) = crate::runtime::warmup::hierarchy() {
+        sessions_in(&h, remove_empty_cgroup);
+    }
+}
+
+fn sessions_in(dir: &Path, remove: fn(&Path)) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -94,7 +103,7 @@ pub fn sweep_sessions(dir: &Path) {
             continue;
         };
         if pid != std::process::id() as i32 && gone(pid) {
-            remove_dir(&e.path());
+            remove(&e.path());
         }
     }
 }

@@ -269,10 +269,19 @@ pub fn run(manager: &str, opts: &WrapOpts, args: &[String]) -> Result<i32, WrapE
         let p = fs::canonicalize(p).map_err(|e| io(format!("--policy {}", p.display()), e))?;
         cmd.env(POLICY_ENV, p);
     }
+    // Scripts start their containers one after another for as long as the
+    // manager runs: keep cgroup migrations fast meanwhile (runtime/warmup.rs).
+    // Forked before the tail thread exists; dropped after the manager exits.
+    let keeper = session
+        .0
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(crate::runtime::warmup::keep);
     let done = Arc::new(AtomicBool::new(false));
     let tail = tail_records(records_file.clone(), done.clone());
     wait_through_interrupts();
     let status = cmd.status();
+    drop(keeper);
     done.store(true, Ordering::SeqCst);
     let _ = tail.join();
     let status = status.map_err(|e| {
