@@ -601,6 +601,39 @@ pnpm_project() {
 	assert_rec evil-write postinstall '.manager == "pnpm" and .verdict == "denied"'
 }
 
+@test "pnpm: exec, a program run as pnpm NAME and dlx -c (run directly, not through script-shell) and a --script-shell option (npm and pnpm) are refused with 125; pnpm NAME for a script runs it sandboxed" {
+	pnpm_project
+	jq --arg m "$OUTSIDE/script-marker" '.scripts = {mark: ("mkdir " + $m)}' "$PROJECT/package.json" >"$T/p.json"
+	mv "$T/p.json" "$PROJECT/package.json"
+	local line
+	# Each would make its marker on the host if it got through.
+	for line in "pnpm exec mkdir $OUTSIDE/exec-marker" \
+		"pnpm -r exec mkdir $OUTSIDE/exec-r-marker" \
+		"pnpm mkdir $OUTSIDE/implicit-marker" \
+		"pnpm --ignore-scripts mkdir $OUTSIDE/implicit-marker" \
+		"pnpm --package=cowsay dlx -c mkdir_$MARK" \
+		"pnpm --script-shell=/bin/sh run mark" \
+		"pnpm --config.script-shell /bin/sh run mark" \
+		"npm --script-shell=/bin/sh run mark" \
+		"npm run mark --script_shell=/bin/sh"; do
+		# shellcheck disable=SC2086 # the words are the command line
+		run --separate-stderr wrap $line
+		show
+		assert_eq "$status" 125 "status of cagebox $line"
+		assert_contains "$stderr" "so cagebox cannot sandbox it; nothing was run"
+		assert_host_untouched
+		[ -z "$(ls -A "$OUTSIDE")" ] || fail "cagebox $line made $(ls -A "$OUTSIDE")"
+	done
+	[ ! -e "$REPORT" ] || fail "a refused command line wrote a report"
+	# pnpm NAME with a script NAME runs that script, in its container: the
+	# root project's policy denies the write outside the project.
+	run --separate-stderr wrap pnpm mark
+	show
+	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	[ ! -e "$OUTSIDE/script-marker" ] || fail "pnpm mark wrote outside the project"
+	assert_rec wrap-it-project mark '.manager == "pnpm" and .root_project == true and .verdict == "denied"'
+}
+
 @test "pnpm: benign dependencies (cc build, /tmp) install and work" {
 	pnpm_project good-cc good-tmp
 	run --separate-stderr wrap pnpm install --no-frozen-lockfile

@@ -11,6 +11,7 @@
 
 pub mod cargo;
 pub mod denial;
+pub mod guard;
 pub mod identity;
 pub mod npm;
 pub mod record;

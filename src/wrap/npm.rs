@@ -132,115 +132,29 @@ pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
         .unwrap_or(1)
 }
 
-/// pnpm commands that run lifecycle scripts without pnpm's `script-shell`
-/// setting (checked with pnpm 9.15.9: `rebuild` runs dependencies' scripts,
-/// `pack` and `publish` the project's prepack/prepare/postpack, all with
-/// plain `sh`), so under cagebox they would run unsandboxed on the host.
-/// `approve-builds` (pnpm 10) rebuilds what it approves.
-const PNPM_UNSANDBOXABLE: &[&str] = &["rebuild", "rb", "pack", "publish", "approve-builds"];
-
-/// pnpm commands that run scripts only through `script-shell`, or none:
-/// the words after them are their arguments, not commands.
-const PNPM_COMMANDS: &[&str] = &[
-    "install",
-    "i",
-    "add",
-    "update",
-    "up",
-    "upgrade",
-    "remove",
-    "rm",
-    "uninstall",
-    "un",
-    "link",
-    "ln",
-    "unlink",
-    "import",
-    "install-test",
-    "it",
-    "dedupe",
-    "fetch",
-    "prune",
-    "run",
-    "run-script",
-    "test",
-    "t",
-    "tst",
-    "start",
-    "stop",
-    "restart",
-    "exec",
-    "dlx",
-    "create",
-    "list",
-    "ls",
-    "ll",
-    "la",
-    "why",
-    "outdated",
-    "audit",
-    "licenses",
-    "store",
-    "root",
-    "bin",
-    "config",
-    "c",
-    "get",
-    "set",
-    "env",
-    "init",
-    "patch",
-    "patch-commit",
-    "patch-remove",
-    "deploy",
-    "doctor",
-    "cat-file",
-    "cat-index",
-    "find-hash",
-    "help",
-];
-
-/// The pnpm command in `args` that cagebox cannot sandbox, if any. The
-/// command is the first word that is not an option; a word pnpm does not
-/// know (an option's value, or a script name run as `pnpm NAME ARGS`) does
-/// not end the search, so a misread option can only refuse, never let a
-/// command through. `--ignore-scripts` runs no script at all.
-pub fn pnpm_unsandboxable(args: &[String]) -> Option<&str> {
-    if args.iter().any(|a| a == "--ignore-scripts") {
-        return None;
-    }
-    let words = args
-        .iter()
-        .take_while(|a| *a != "--")
-        .filter(|a| !a.starts_with('-'));
-    for w in words {
-        let w = w.as_str();
-        if PNPM_UNSANDBOXABLE.contains(&w) {
-            return Some(w);
-        }
-        if PNPM_COMMANDS.contains(&w) {
-            return None;
-        }
-        // `recursive`, `multi`, `m` prefix the command; anything else is
-        // skipped the same way.
-    }
-    None
+/// Whether the package.json in the current directory has a script `name`
+/// (what `pnpm NAME` runs); unreadable counts as no.
+fn project_has_script(name: &str) -> bool {
+    fs::read_to_string("package.json")
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v.get("scripts").and_then(|s| s.get(name)).is_some())
 }
 
 /// Runs `manager ARGS` with every lifecycle script sandboxed; returns the
 /// manager's exit code.
 pub fn run(manager: &str, opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
-    if manager == "pnpm"
-        && let Some(cmd) = pnpm_unsandboxable(args)
-    {
-        let instead = match cmd {
-            "pack" | "publish" => format!(
-                "run the scripts first with `cagebox pnpm run SCRIPT`, then `pnpm {cmd} --ignore-scripts`"
-            ),
-            _ => "to re-run dependencies' scripts sandboxed: `cagebox pnpm install --force --config.side-effects-cache=false`".into(),
-        };
+    // Refused before anything runs: command lines on which the manager
+    // would run code outside the script-shell hook (guard.rs).
+    let refusal = super::guard::script_shell_override(args).or_else(|| {
+        (manager == "pnpm")
+            .then(|| super::guard::pnpm_refusal(args, &project_has_script))
+            .flatten()
+    });
+    if let Some(r) = refusal {
         return Err(WrapError::Invalid(format!(
-            "cagebox pnpm {cmd}: pnpm runs the scripts of `{cmd}` without its script-shell setting, so cagebox cannot sandbox them; nothing was run ({instead})"
+            "cagebox {manager} {}: {}, so cagebox cannot sandbox it; nothing was run ({})",
+            r.word, r.why, r.instead
         )));
     }
     let cwd = std::env::current_dir().map_err(|e| io("current directory", e))?;
@@ -307,38 +221,4 @@ pub fn run(manager: &str, opts: &WrapOpts, args: &[String]) -> Result<i32, WrapE
         .write(path)?;
     }
     Ok(code)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pnpm_unsandboxable;
-
-    fn check(line: &str) -> Option<String> {
-        let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-        pnpm_unsandboxable(&args).map(str::to_string)
-    }
-
-    #[test]
-    fn pnpm_commands_that_bypass_the_script_shell_are_found() {
-        for (line, want) in [
-            ("rebuild", Some("rebuild")),
-            ("rb esbuild", Some("rb")),
-            ("-r rebuild", Some("rebuild")),
-            ("recursive rebuild", Some("rebuild")),
-            ("--filter app pack", Some("pack")),
-            ("-C sub publish --dry-run", Some("publish")),
-            ("--unknown-option value rebuild", Some("rebuild")),
-            ("approve-builds", Some("approve-builds")),
-            ("pack --ignore-scripts", None),
-            ("install", None),
-            ("install --force", None),
-            ("add pack", None),
-            ("run pack", None),
-            ("exec rebuild", None),
-            ("build -- rebuild", None),
-            ("", None),
-        ] {
-            assert_eq!(check(line).as_deref(), want, "{line}");
-        }
-    }
 }
