@@ -634,6 +634,49 @@ pnpm_project() {
 	assert_rec wrap-it-project mark '.manager == "pnpm" and .root_project == true and .verdict == "denied"'
 }
 
+@test "pnpm: impostors: a direct dependency claiming a widened name, and a dependency's own file: dependency under that name, never get its widening" {
+	command -v pnpm >/dev/null || skip "pnpm is not installed (.ci/run: npm install -g pnpm@9.15.9)"
+	impostor_tgz
+	trusted_toml
+	echo "store-dir=$WRAP_BASE/pnpm-store" >"$PROJECT/.npmrc"
+	# 1. Installed as evil-impostor, its package.json says trusted-tool.
+	jq -n --arg t "file:$T/impostor.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {"evil-impostor": $t}}' \
+		>"$PROJECT/package.json"
+	run --separate-stderr wrap pnpm install --no-frozen-lockfile
+	show
+	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	[ ! -e "$OUTSIDE/impostor-marker" ] || fail "the direct impostor got trusted-tool's widening"
+	# pnpm names its store directory after the manifest's claim, with no
+	# registry version: unverified, so the table narrows and never widens.
+	assert_rec trusted-tool postinstall '.identity == "unverified" and .verdict == "denied" and .widened == {}'
+	assert_rec trusted-tool postinstall "any(.denials[]; .path == \"$OUTSIDE/impostor-marker\")"
+	# 2. carrier (declared by the project) declares trusted-tool as a file:
+	# dependency: pnpm's store path for it carries no registry version.
+	rm -rf "$PROJECT/node_modules" "$PROJECT/pnpm-lock.yaml" "$REPORT"
+	local c="$T/carrier-src"
+	mkdir -p "$c/package"
+	jq -n --arg t "file:$T/impostor.tgz" '{name: "carrier", version: "1.0.0", dependencies: {"trusted-tool": $t}}' \
+		>"$c/package/package.json"
+	tar --owner=0 --group=0 -czf "$T/carrier.tgz" -C "$c" package
+	jq -n --arg t "file:$T/carrier.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {carrier: $t}}' \
+		>"$PROJECT/package.json"
+	run --separate-stderr wrap pnpm install --no-frozen-lockfile
+	show
+	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	[ ! -e "$OUTSIDE/impostor-marker" ] || fail "a transitive trusted-tool got the table's widening"
+	assert_rec trusted-tool postinstall '.identity == "unverified" and .verdict == "denied"'
+	# 3. The control: the project itself declares trusted-tool: widened.
+	rm -rf "$PROJECT/node_modules" "$PROJECT/pnpm-lock.yaml" "$REPORT"
+	jq -n --arg t "file:$T/impostor.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {"trusted-tool": $t}}' \
+		>"$PROJECT/package.json"
+	run --separate-stderr wrap pnpm install --no-frozen-lockfile
+	show
+	[ "$status" -eq 0 ] || fail "control: status $status"
+	[ -d "$OUTSIDE/impostor-marker" ] || fail "control: the widening did not apply to trusted-tool itself"
+	assert_rec trusted-tool postinstall '.identity == "direct dependency" and .verdict == "ok"'
+	rmdir "$OUTSIDE/impostor-marker"
+}
+
 @test "pnpm: benign dependencies (cc build, /tmp) install and work" {
 	pnpm_project good-cc good-tmp
 	run --separate-stderr wrap pnpm install --no-frozen-lockfile
