@@ -164,6 +164,10 @@ export npm_config_cache=$TMP/npm-cache npm_config_update_notifier=false
 export npm_config_fund=false npm_config_audit=false npm_config_loglevel=warn
 export PATH=$BASE_PATH
 unset XDG_STATE_HOME CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR
+# cagebox's environment scrub drops NODE_EXTRA_CA_CERTS from scripts, and
+# node spends ~30 ms loading a CA bundle at every start: left set, plain
+# npm's node scripts would pay that and cagebox's would not.
+unset NODE_EXTRA_CA_CERTS
 # cagebox's own flags for every wrapped call: a private state root and the
 # audit log in the temp dir (not ~/.local/state).
 AUDIT=$TMP/audit.jsonl
@@ -172,6 +176,33 @@ fstype() { findmnt -n -o FSTYPE -T "$1" 2>/dev/null || stat -f -c %T "$1" 2>/dev
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "temp dir $TMP; sections: $SECTIONS; load before: $LOAD_BEFORE"
+
+# make_npm50 DIR KIND: a project in DIR with $NSCRIPTS local `file:`
+# dependencies, each with a postinstall that writes ran.txt into its own
+# directory: KIND sh is `echo ran >ran.txt` (the floor), KIND node is
+# `node install.js` (what most real install scripts are).
+make_npm50() {
+	local dir=$1 kind=$2 src=$1-src tb=$1-tarballs deps="{}" i n cmd
+	mkdir -p "$dir" "$src" "$tb"
+	case "$kind" in
+	sh) cmd="echo ran >ran.txt" ;;
+	node) cmd="node install.js" ;;
+	esac
+	for i in $(seq -w 1 "$NSCRIPTS"); do
+		n=bench-dep-$i
+		mkdir -p "$src/$n/package"
+		jq -n --arg n "$n" --arg c "$cmd" '{name: $n, version: "1.0.0", scripts: {postinstall: $c}}' \
+			>"$src/$n/package/package.json"
+		echo "module.exports = 1" >"$src/$n/package/index.js"
+		echo "require('fs').writeFileSync('ran.txt', 'ran\\n')" >"$src/$n/package/install.js"
+		# npm pack's layout, made with tar (npm pack costs a second per package).
+		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+			-czf "$tb/$n-1.0.0.tgz" -C "$src/$n" package
+		deps=$(jq -c --arg n "$n" --arg v "file:$tb/$n-1.0.0.tgz" '. + {($n): $v}' <<<"$deps")
+	done
+	jq -n --argjson d "$deps" '{name: "bench-npm50", version: "1.0.0", private: true, dependencies: $d}' >"$dir/package.json"
+	(cd "$dir" && "$NPM" install --ignore-scripts >/dev/null) || die "npm install --ignore-scripts failed in $dir"
+}
 
 # ------------------------------------------------------------ 1. one script
 if want 1; then
@@ -212,25 +243,8 @@ fi
 if want 2; then
 	say "== 2. npm rebuild of $NSCRIPTS local dependencies with a postinstall each ($NPM_WARMUP warmup + $NPM_RUNS runs)"
 	P2=$TMP/npm50
-	SRC=$TMP/npm50-src
-	TB=$TMP/npm50-tarballs
-	mkdir -p "$P2" "$SRC" "$TB"
-	deps="{}"
-	for i in $(seq -w 1 "$NSCRIPTS"); do
-		n=bench-dep-$i
-		mkdir -p "$SRC/$n/package"
-		# Trivial, like integration/fixtures/npm/good-touch: one file in its own directory.
-		jq -n --arg n "$n" '{name: $n, version: "1.0.0", scripts: {postinstall: "echo ran >ran.txt"}}' \
-			>"$SRC/$n/package/package.json"
-		echo "module.exports = 1" >"$SRC/$n/package/index.js"
-		# npm pack's layout, made with tar (npm pack costs a second per package).
-		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
-			-czf "$TB/$n-1.0.0.tgz" -C "$SRC/$n" package
-		deps=$(jq -c --arg n "$n" --arg v "file:$TB/$n-1.0.0.tgz" '. + {($n): $v}' <<<"$deps")
-	done
-	jq -n --argjson d "$deps" '{name: "bench-npm50", version: "1.0.0", private: true, dependencies: $d}' >"$P2/package.json"
+	make_npm50 "$P2" sh
 	cd "$P2"
-	"$NPM" install --ignore-scripts >/dev/null || die "npm install --ignore-scripts failed"
 	# Sanity: both run all the scripts.
 	"$NPM" rebuild >/dev/null || die "plain npm rebuild failed"
 	got=$(ls node_modules/bench-dep-*/ran.txt | wc -l)
@@ -250,11 +264,34 @@ if want 2; then
 	hf npm50 --warmup "$NPM_WARMUP" --runs "$NPM_RUNS" \
 		-n "npm rebuild" "$NPM rebuild" \
 		-n "cagebox npm rebuild" "$(cbx_wrap npm) rebuild" \
-		"${shm_cmd[@]}"
+		"${shm_cmd[@]}" \
+		-n "cagebox npm rebuild, no keeper" "env CAGEBOX_NO_SESSION_KEEPER=1 $(cbx_wrap npm) rebuild"
 	cd "$REPO"
 	put 2 plain "$(med npm50 'npm rebuild')"
 	put 2 cagebox "$(med npm50 'cagebox npm rebuild')"
+	put 2 nokeep "$(med npm50 'cagebox npm rebuild, no keeper')"
 	[ -z "$SHM_STATE" ] || put 2 cagebox_shm "$(med npm50 'cagebox npm rebuild (tmpfs state)')"
+	# The same with node scripts (most real install scripts are `node
+	# x.js`), and once without the session keeper (runtime/warmup.rs), which
+	# such spaced-out scripts need most.
+	P2N=$TMP/npm50-node
+	make_npm50 "$P2N" node
+	cd "$P2N"
+	"$NPM" rebuild >/dev/null || die "plain npm rebuild (node scripts) failed"
+	[ "$(ls node_modules/bench-dep-*/ran.txt | wc -l)" -eq "$NSCRIPTS" ] || die "plain npm rebuild (node scripts) missed scripts"
+	rm -f node_modules/bench-dep-*/ran.txt
+	$(cbx_wrap npm) rebuild >/dev/null 2>"$TMP/npm50node.err" ||
+		die "cagebox npm rebuild (node scripts) failed: $(tail -n 20 "$TMP/npm50node.err")"
+	[ "$(ls node_modules/bench-dep-*/ran.txt | wc -l)" -eq "$NSCRIPTS" ] || die "cagebox npm rebuild (node scripts) missed scripts"
+	hf npm50node --warmup "$NPM_WARMUP" --runs "$NPM_RUNS" \
+		-n "npm rebuild" "$NPM rebuild" \
+		-n "cagebox npm rebuild" "$(cbx_wrap npm) rebuild" \
+		-n "cagebox npm rebuild, no keeper" "env CAGEBOX_NO_SESSION_KEEPER=1 $(cbx_wrap npm) rebuild"
+	cd "$REPO"
+	put 2 node_plain "$(med npm50node 'npm rebuild')"
+	put 2 node_cagebox "$(med npm50node 'cagebox npm rebuild')"
+	put 2 node_nokeep "$(med npm50node 'cagebox npm rebuild, no keeper')"
+	rm -rf "$P2N" "$P2N-src" "$P2N-tarballs"
 	# The same project with a large project's lockfile: 4,000 more entries
 	# (the shape npm writes for registry packages; npm rebuild does not
 	# read them, every script's identity lookup does).
@@ -427,6 +464,20 @@ if r:
         rs = dict(r, cagebox=r["cagebox_shm"])
         per_s = (float(r["cagebox_shm"]) - float(r["plain"])) / n
         rows.append(row(f"the same, state root on tmpfs (`/dev/shm`)", rs, f"**{per_s * 1000:.1f} ms per script**"))
+    if "nokeep" in r:
+        rk = dict(r, cagebox=r["nokeep"])
+        per_k = (float(r["nokeep"]) - float(r["plain"])) / n
+        rows.append(row("the same with `CAGEBOX_NO_SESSION_KEEPER=1` (no session keeper)", rk,
+                        f"**{per_k * 1000:.1f} ms per script**"))
+    if "node_cagebox" in r:
+        rn = dict(r, plain=r["node_plain"], cagebox=r["node_cagebox"])
+        per_n = (float(r["node_cagebox"]) - float(r["node_plain"])) / n
+        rows.append(row(f"`npm rebuild`, {n} local deps whose postinstall is `node install.js`", rn,
+                        f"**{per_n * 1000:.1f} ms per script**"))
+        rk = dict(r, plain=r["node_plain"], cagebox=r["node_nokeep"])
+        per_k = (float(r["node_nokeep"]) - float(r["node_plain"])) / n
+        rows.append(row("the same with `CAGEBOX_NO_SESSION_KEEPER=1` (no session keeper)", rk,
+                        f"**{per_k * 1000:.1f} ms per script**"))
     if "big_cagebox" in r:
         rb = dict(r, plain=r["big_plain"], cagebox=r["big_cagebox"])
         per_b = (float(r["big_cagebox"]) - float(r["big_plain"])) / n
@@ -515,7 +566,14 @@ Oddities seen in this run:
    `npm install --ignore-scripts`, `npm rebuild` vs `cagebox npm rebuild`:
    {E['B_N']} scripts, {E['B_N']} containers, started with npm's own concurrency. Before
    timing, both must leave {E['B_N']} `ran.txt` and cagebox must report {E['B_N']} `ok`.
-   Per-script overhead = (cagebox − plain) / {E['B_N']}. Then the same project
+   Per-script overhead = (cagebox − plain) / {E['B_N']}. The same with
+   `CAGEBOX_NO_SESSION_KEEPER=1` (docs/wrappers.md, "the session keeper").
+   Then a second project whose postinstalls are `node install.js` (writing
+   `ran.txt`; most real install scripts are node programs), with and without
+   the keeper. `NODE_EXTRA_CA_CERTS` is unset for the whole benchmark:
+   cagebox's environment scrub drops it from scripts, and node takes ~30 ms
+   to load a CA bundle at every start, which would make cagebox look faster
+   than plain npm. Then the first project
    with 4,000 more entries in its package-lock.json (registry-shaped, ~1.8 MB,
    about a large application's), timed the same way: npm rebuild does not read
    them, but every script's identity lookup reads the lockfile.
@@ -535,7 +593,7 @@ section the state root must hold nothing but the seccomp cache. The state
 root is in `/var/tmp` ({E['B_STATE_FS']} here; the default `--root`,
 `/run/cagebox`, is on {E['B_RUN_FS']}){"; sections 1 and 2 also run with a state root on tmpfs" if E['B_SHM'] else ""}.
 
-### Where a script's time goes (quick look with `strace -f -c -w` and `--debug`, 2026-12-01)
+### Where a script's time goes (quick looks with `strace -f -c -w` and `--debug`, 2026-12-01/02)
 
 - npm runs install scripts `max(1, CPUs − 1)` at a time (`promise-call-limit`
   in arborist), so on a 2-CPU machine the 50 containers of section 2 run one
@@ -549,6 +607,18 @@ root is in `/var/tmp` ({E['B_STATE_FS']} here; the default `--root`,
   first-`cgroup.procs`-write RCU wait, namespaces, ~20 bind mounts and
   hidden paths, the cached seccomp filter, delete), plus cagebox's policy
   work before the first container step.
+- 2026-12-02, Intel host, one `cagebox --debug exec --preset npm-scripts --
+  /bin/true` with a keeper running (the `sandbox:` phase lines of the debug
+  log, several runs): cagebox's process start and policy work before
+  libcontainer 1.5-2.5 ms; libcontainer's create and start ~4 ms (cgroups in
+  nine v1 hierarchies, namespaces, 24 mounts, capabilities); the seccomp
+  load in the container 0.2-0.3 ms (0.75 ms before libseccomp's binary-tree
+  output, `SCMP_FLTATR_CTL_OPTIMIZE=2`: the kernel runs the filter for every
+  syscall number to build its action cache when loading it); `/bin/true`'s
+  exec to its reaping ~1.4 ms (cagebox's mini-init, namespace teardown);
+  usage and delete ~0.6 ms. Without the keeper, the first cgroup move waits
+  2-20 ms for an RCU grace period, depending on how long ago the last one
+  was.
 
 ### The lockfile, read per script (2026-12-02)
 
@@ -574,13 +644,12 @@ figure below), so anyone can repeat them:
   script's container at 27-30 ms, while the same command with a pause
   (`hyperfine -N -p 'sleep 0.05' "cagebox exec --preset npm-scripts --
   /bin/true"`) is 36.8 ms.
-- **A session keep-warm helper** (a process in a cgroup of cagebox's own
-  writing `0` to its `cgroup.procs` every 5 ms while `cagebox npm` runs)
-  made that paused command 28.3 ms, but `cagebox npm rebuild` of the 50
-  scripts above got slower, 2.38 s -> 2.60 s (5 runs each): npm starts its
-  scripts close enough together that the lock is mostly warm already, and
-  the helper costs CPU and keeps fork/exit on their slow path machine-wide.
-  Not landed.
+- **A session keep-warm helper** was measured here as slower on the AMD
+  host (`cagebox npm rebuild` of 50 trivial scripts 2.38 s -> 2.60 s, 5
+  runs). Remeasured on the Intel host on 2026-12-02 with node scripts, which
+  are spaced further apart, it saved 5-7 ms per script (the rows above with
+  and without `CAGEBOX_NO_SESSION_KEEPER=1`) and 1-2 ms with trivial ones,
+  and it landed (src/runtime/warmup.rs `keep`).
 - **One shared empty network namespace** for all scripts of a session
   (`{{"type": "network", "path": ...}}`) instead of a new one per script:
   23.9 ms vs 23.6 ms for `cagebox run` of the npm-scripts spec (60 runs

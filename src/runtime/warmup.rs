@@ -131,14 +131,20 @@ const KEEP_PERIOD_NS: libc::c_long = 5_000_000;
 /// here only while the session runs and without touching the host's mount.
 /// Dropped (killed by pid, reaped, directory removed) when the session
 /// ends; it dies with the session if that is killed outright
-/// (PR_SET_PDEATHSIG). `CAGEBOX_NO_CGROUP_WARMUP` turns it off too.
+/// (PR_SET_PDEATHSIG). `CAGEBOX_NO_SESSION_KEEPER` (or
+/// `CAGEBOX_NO_CGROUP_WARMUP`) turns it off.
 pub struct Keeper {
     dir: PathBuf,
     child: Pid,
 }
 
 pub fn keep(name: &str) -> Option<Keeper> {
-    if std::env::var_os("CAGEBOX_NO_CGROUP_WARMUP").is_some() {
+    // Opt-outs, for measuring what it saves (docs/benchmarks.md): this one
+    // alone, or with the per-container warm-up.
+    if ["CAGEBOX_NO_SESSION_KEEPER", "CAGEBOX_NO_CGROUP_WARMUP"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    {
         return None;
     }
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
