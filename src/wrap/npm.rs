@@ -11,8 +11,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use super::record::{Record, Summary, WrapReport, read_records};
@@ -59,12 +58,12 @@ impl Drop for SessionDir {
 }
 
 /// Prints each record appended to `file` as it arrives, until `done`.
-fn tail_records(file: PathBuf, done: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+fn tail_records(file: PathBuf, done: mpsc::Receiver<()>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut offset = 0u64;
         let mut pending = String::new();
+        let mut finished = false;
         loop {
-            let finished = done.load(Ordering::SeqCst);
             if let Ok(mut f) = fs::File::open(&file)
                 && f.seek(SeekFrom::Start(offset)).is_ok()
             {
@@ -86,7 +85,13 @@ fn tail_records(file: PathBuf, done: Arc<AtomicBool>) -> std::thread::JoinHandle
             if finished {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            // Polls every 100 ms, and wakes at once when the manager has
+            // exited (the sender is dropped) for a last read: a sleep here
+            // made every run up to 100 ms longer.
+            finished = !matches!(
+                done.recv_timeout(Duration::from_millis(100)),
+                Err(mpsc::RecvTimeoutError::Timeout)
+            );
         }
     })
 }
@@ -191,12 +196,12 @@ pub fn run(manager: &str, opts: &WrapOpts, args: &[String]) -> Result<i32, WrapE
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(crate::runtime::warmup::keep);
-    let done = Arc::new(AtomicBool::new(false));
-    let tail = tail_records(records_file.clone(), done.clone());
+    let (done, done_rx) = mpsc::channel::<()>();
+    let tail = tail_records(records_file.clone(), done_rx);
     wait_through_interrupts();
     let status = cmd.status();
     drop(keeper);
-    done.store(true, Ordering::SeqCst);
+    drop(done);
     let _ = tail.join();
     let status = status.map_err(|e| {
         io(
