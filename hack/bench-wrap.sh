@@ -460,29 +460,21 @@ if r:
     rows.append(row(f"`npm rebuild`, {n} local deps with a postinstall, state root on {E['B_STATE_FS']}", r,
                     f"**{per * 1000:.1f} ms per script**; npm ran {r['concurrency']} script(s) at a time; "
                     f"median script {r['script_wall_ms_median']} ms as cagebox timed it"))
-    if "cagebox_shm" in r:
-        rs = dict(r, cagebox=r["cagebox_shm"])
-        per_s = (float(r["cagebox_shm"]) - float(r["plain"])) / n
-        rows.append(row(f"the same, state root on tmpfs (`/dev/shm`)", rs, f"**{per_s * 1000:.1f} ms per script**"))
-    if "nokeep" in r:
-        rk = dict(r, cagebox=r["nokeep"])
-        per_k = (float(r["nokeep"]) - float(r["plain"])) / n
-        rows.append(row("the same with `CAGEBOX_NO_SESSION_KEEPER=1` (no session keeper)", rk,
-                        f"**{per_k * 1000:.1f} ms per script**"))
-    if "node_cagebox" in r:
-        rn = dict(r, plain=r["node_plain"], cagebox=r["node_cagebox"])
-        per_n = (float(r["node_cagebox"]) - float(r["node_plain"])) / n
-        rows.append(row(f"`npm rebuild`, {n} local deps whose postinstall is `node install.js`", rn,
-                        f"**{per_n * 1000:.1f} ms per script**"))
-        rk = dict(r, plain=r["node_plain"], cagebox=r["node_nokeep"])
-        per_k = (float(r["node_nokeep"]) - float(r["node_plain"])) / n
-        rows.append(row("the same with `CAGEBOX_NO_SESSION_KEEPER=1` (no session keeper)", rk,
-                        f"**{per_k * 1000:.1f} ms per script**"))
-    if "big_cagebox" in r:
-        rb = dict(r, plain=r["big_plain"], cagebox=r["big_cagebox"])
-        per_b = (float(r["big_cagebox"]) - float(r["big_plain"])) / n
-        rows.append(row(f"the same with 4,000 more lockfile entries ({int(r['big_lock_bytes']) / 1e6:.1f} MB package-lock.json)", rb,
-                        f"**{per_b * 1000:.1f} ms per script**"))
+    def per_row(name, plain_key, cagebox_key):
+        """A row of the same project timed another way, with its per-script cost."""
+        if cagebox_key not in r:
+            return
+        per = (float(r[cagebox_key]) - float(r[plain_key])) / n
+        rows.append(row(name, dict(r, plain=r[plain_key], cagebox=r[cagebox_key]),
+                        f"**{per * 1000:.1f} ms per script**"))
+    no_keeper = "the same with `CAGEBOX_NO_SESSION_KEEPER=1` (no session keeper)"
+    per_row("the same, state root on tmpfs (`/dev/shm`)", "plain", "cagebox_shm")
+    per_row(no_keeper, "plain", "nokeep")
+    per_row(f"`npm rebuild`, {n} local deps whose postinstall is `node install.js`", "node_plain", "node_cagebox")
+    per_row(no_keeper, "node_plain", "node_nokeep")
+    if "big_lock_bytes" in r:
+        per_row(f"the same with 4,000 more lockfile entries ({int(r['big_lock_bytes']) / 1e6:.1f} MB package-lock.json)",
+                "big_plain", "big_cagebox")
 r = R.get("3")
 if r:
     extra = "" if "skip" in r else f"{r['scripts']} script(s), {r['script_wall_ms']} ms inside cagebox"

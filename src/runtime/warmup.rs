@@ -66,7 +66,29 @@ pub fn start(cgroups_path: &str) -> Option<Warmup> {
         return None;
     }
     let dir = hierarchy()?.join(relative(cgroups_path)?);
-    // A fresh directory only: an existing one is not ours to write into.
+    // SAFETY: the child only makes async-signal-safe calls (open, write,
+    // _exit) on a C string made before the fork.
+    let (dir, child) = unsafe {
+        fork_into(dir, |procs| {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd >= 0 {
+                libc::write(fd, b"0".as_ptr().cast(), 1);
+            }
+        })
+    }?;
+    Some(Warmup { dir, child })
+}
+
+/// Makes the cgroup directory `dir` (a fresh one only: an existing one is
+/// not ours to write into) and forks a child that runs `child` with the
+/// path of its `cgroup.procs`. The directory and the child's pid, or None
+/// (nothing left behind) when either step fails.
+///
+/// # Safety
+/// `child` runs in the forked copy of a possibly multi-threaded process:
+/// it may only make async-signal-safe calls on memory allocated before the
+/// fork; the child `_exit`s when it returns.
+unsafe fn fork_into(dir: PathBuf, child: impl FnOnce(&std::ffi::CStr)) -> Option<(PathBuf, Pid)> {
     fs::create_dir(&dir).ok()?;
     let Ok(procs) = std::ffi::CString::new(
         dir.join("cgroup.procs")
@@ -76,21 +98,14 @@ pub fn start(cgroups_path: &str) -> Option<Warmup> {
         let _ = fs::remove_dir(&dir);
         return None;
     };
-    // SAFETY: the child only makes async-signal-safe calls (open, write,
-    // _exit) on memory allocated before the fork, so this is sound even if
-    // another thread (an output pump) exists.
+    // SAFETY: the caller's `child` keeps to async-signal-safe calls.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
-            // SAFETY: async-signal-safe calls on a valid C string and buffer.
-            unsafe {
-                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                if fd >= 0 {
-                    libc::write(fd, b"0".as_ptr().cast(), 1);
-                }
-                libc::_exit(0)
-            }
+            child(&procs);
+            // SAFETY: ends the forked child at once (async-signal-safe).
+            unsafe { libc::_exit(0) }
         }
-        Ok(ForkResult::Parent { child }) => Some(Warmup { dir, child }),
+        Ok(ForkResult::Parent { child }) => Some((dir, child)),
         Err(_) => {
             let _ = fs::remove_dir(&dir);
             None
@@ -151,51 +166,31 @@ pub fn keep(name: &str) -> Option<Keeper> {
         return None;
     }
     let dir = hierarchy()?.join(name);
-    // A fresh directory only, as in `start`.
-    fs::create_dir(&dir).ok()?;
-    let Ok(procs) = std::ffi::CString::new(
-        dir.join("cgroup.procs")
-            .into_os_string()
-            .into_encoded_bytes(),
-    ) else {
-        let _ = fs::remove_dir(&dir);
-        return None;
-    };
     let parent = nix::unistd::getpid().as_raw();
+    let period = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: KEEP_PERIOD_NS,
+    };
     // SAFETY: the child only makes async-signal-safe calls (prctl, getppid,
-    // open, write, nanosleep, _exit) on memory allocated before the fork,
-    // so this is sound even if other threads exist.
-    match unsafe { fork() } {
-        Ok(ForkResult::Child) => {
-            // SAFETY: async-signal-safe calls on a valid C string, buffer
-            // and timespec, all made before the fork.
-            unsafe {
-                // Die with the session; if it is already gone (it died
-                // before prctl), stop now.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                if libc::getppid() != parent {
-                    libc::_exit(0)
-                }
-                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                if fd < 0 {
-                    libc::_exit(0)
-                }
-                let period = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: KEEP_PERIOD_NS,
-                };
-                while libc::write(fd, b"0".as_ptr().cast(), 1) == 1 {
-                    libc::nanosleep(&period, std::ptr::null_mut());
-                }
-                libc::_exit(0)
+    // open, write, nanosleep, _exit) on values made before the fork.
+    let (dir, child) = unsafe {
+        fork_into(dir, |procs| {
+            // Die with the session; if it is already gone (it died before
+            // prctl), stop now.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                return;
             }
-        }
-        Ok(ForkResult::Parent { child }) => Some(Keeper { dir, child }),
-        Err(_) => {
-            let _ = fs::remove_dir(&dir);
-            None
-        }
-    }
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd < 0 {
+                return;
+            }
+            while libc::write(fd, b"0".as_ptr().cast(), 1) == 1 {
+                libc::nanosleep(&period, std::ptr::null_mut());
+            }
+        })
+    }?;
+    Some(Keeper { dir, child })
 }
 
 impl Drop for Keeper {
