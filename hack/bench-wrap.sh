@@ -389,7 +389,8 @@ left=$(comm -13 "$TMP/cgroups.before" <(cgroups_now) | tr '\n' ' ')
 
 # ------------------------------------------------------------ report
 commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit (work tree modified)"; fi
+# (docs/benchmarks.md itself does not count: bench.sh has just written it.)
+if [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no -- . ":!docs/benchmarks.md" 2>/dev/null)" ]; then commit="$commit (work tree modified)"; fi
 export B_DATE B_NPROC B_KERNEL B_CPU B_CGROUPS B_CAGEBOX B_BWRAP B_HF B_NPM B_NODE B_COMMIT B_LOAD_BEFORE B_LOAD_AFTER
 export B_STATE_FS B_RUN_FS B_SHM B_TOPLEVEL B_N
 B_N=$NSCRIPTS

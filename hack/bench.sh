@@ -432,7 +432,8 @@ done
 # ------------------------------------------------------------ report
 mkdir -p "$(dirname "$DOC")"
 commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit (work tree modified)"; fi
+# (docs/benchmarks.md itself does not count: a previous run may have written it.)
+if [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no -- . ":!docs/benchmarks.md" 2>/dev/null)" ]; then commit="$commit (work tree modified)"; fi
 export B_DATE B_NPROC B_KERNEL B_CPU B_CAGEBOX B_RUNC B_BWRAP B_HF B_COMMIT B_SECCOMP B_LOAD_BEFORE B_LOAD_AFTER
 export B_RUNS B_WARMUP B_RSS_RUNS B_TIMING_S B_DEFAULT_CMD B_HARDENED_CMD B_RT_DEFAULT B_RT_HARDENED B_ODD
 B_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
