@@ -306,12 +306,31 @@ widen_outside_toml() {
 	EOF
 }
 trusted_toml() { widen_outside_toml trusted-tool "the test's control: the real trusted-tool may write there"; }
+# one_dep_project NAME TGZ: the project depends on TGZ (file:) under NAME only.
+one_dep_project() {
+	jq -n --arg n "$1" --arg t "file:$2" '{name: "p", version: "1.0.0", private: true, dependencies: {($n): $t}}' \
+		>"$PROJECT/package.json"
+}
+# carrier_tgz: $T/carrier.tgz, a package that itself declares trusted-tool
+# as a file: dependency on the impostor (needs impostor_tgz first).
+carrier_tgz() {
+	local c="$T/carrier-src"
+	mkdir -p "$c/package"
+	jq -n --arg t "file:$T/impostor.tgz" '{name: "carrier", version: "1.0.0", dependencies: {"trusted-tool": $t}}' \
+		>"$c/package/package.json"
+	tar --owner=0 --group=0 -czf "$T/carrier.tgz" -C "$c" package
+}
+# pnpm_fresh_install: from scratch (no node_modules, lockfile or report).
+pnpm_fresh_install() {
+	rm -rf "$PROJECT/node_modules" "$PROJECT/pnpm-lock.yaml" "$REPORT"
+	run --separate-stderr wrap pnpm install --no-frozen-lockfile
+	show
+}
 
 @test "npm: a package whose package.json claims a widened package's name gets its install name, not that table (identity: direct dependency)" {
 	impostor_tgz
 	trusted_toml
-	jq -n --arg t "file:$T/impostor.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {"evil-impostor": $t}}' \
-		>"$PROJECT/package.json"
+	one_dep_project evil-impostor "$T/impostor.tgz"
 	# npm copies the claimed name into the lockfile entry: it must not count.
 	npm install --ignore-scripts --package-lock-only >/dev/null 2>&1 || fail "npm install --package-lock-only failed"
 	assert_eq "$(jq -r '.packages["node_modules/evil-impostor"].name' "$PROJECT/package-lock.json")" trusted-tool \
@@ -326,8 +345,7 @@ trusted_toml() { widen_outside_toml trusted-tool "the test's control: the real t
 	assert_no_rec trusted-tool
 	# The control: the same package installed as trusted-tool gets the table.
 	rm -rf "$PROJECT/node_modules" "$PROJECT/package-lock.json" "$REPORT"
-	jq -n --arg t "file:$T/impostor.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {"trusted-tool": $t}}' \
-		>"$PROJECT/package.json"
+	one_dep_project trusted-tool "$T/impostor.tgz"
 	run --separate-stderr wrap npm install
 	show
 	[ "$status" -eq 0 ] || fail "control: status $status"
@@ -341,13 +359,8 @@ trusted_toml() { widen_outside_toml trusted-tool "the test's control: the real t
 	trusted_toml
 	# carrier (declared by the project) declares trusted-tool itself; npm
 	# hoists it to node_modules/trusted-tool, a path the project never chose.
-	local c="$T/carrier-src"
-	mkdir -p "$c/package"
-	jq -n --arg t "file:$T/impostor.tgz" '{name: "carrier", version: "1.0.0", dependencies: {"trusted-tool": $t}}' \
-		>"$c/package/package.json"
-	tar --owner=0 --group=0 -czf "$T/carrier.tgz" -C "$c" package
-	jq -n --arg t "file:$T/carrier.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {carrier: $t}}' \
-		>"$PROJECT/package.json"
+	carrier_tgz
+	one_dep_project carrier "$T/carrier.tgz"
 	run --separate-stderr wrap npm install
 	show
 	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
@@ -640,10 +653,8 @@ pnpm_project() {
 	trusted_toml
 	echo "store-dir=$WRAP_BASE/pnpm-store" >"$PROJECT/.npmrc"
 	# 1. Installed as evil-impostor, its package.json says trusted-tool.
-	jq -n --arg t "file:$T/impostor.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {"evil-impostor": $t}}' \
-		>"$PROJECT/package.json"
-	run --separate-stderr wrap pnpm install --no-frozen-lockfile
-	show
+	one_dep_project evil-impostor "$T/impostor.tgz"
+	pnpm_fresh_install
 	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
 	[ ! -e "$OUTSIDE/impostor-marker" ] || fail "the direct impostor got trusted-tool's widening"
 	# pnpm names its store directory after the manifest's claim, with no
@@ -652,25 +663,15 @@ pnpm_project() {
 	assert_rec trusted-tool postinstall "any(.denials[]; .path == \"$OUTSIDE/impostor-marker\")"
 	# 2. carrier (declared by the project) declares trusted-tool as a file:
 	# dependency: pnpm's store path for it carries no registry version.
-	rm -rf "$PROJECT/node_modules" "$PROJECT/pnpm-lock.yaml" "$REPORT"
-	local c="$T/carrier-src"
-	mkdir -p "$c/package"
-	jq -n --arg t "file:$T/impostor.tgz" '{name: "carrier", version: "1.0.0", dependencies: {"trusted-tool": $t}}' \
-		>"$c/package/package.json"
-	tar --owner=0 --group=0 -czf "$T/carrier.tgz" -C "$c" package
-	jq -n --arg t "file:$T/carrier.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {carrier: $t}}' \
-		>"$PROJECT/package.json"
-	run --separate-stderr wrap pnpm install --no-frozen-lockfile
-	show
+	carrier_tgz
+	one_dep_project carrier "$T/carrier.tgz"
+	pnpm_fresh_install
 	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
 	[ ! -e "$OUTSIDE/impostor-marker" ] || fail "a transitive trusted-tool got the table's widening"
 	assert_rec trusted-tool postinstall '.identity == "unverified" and .verdict == "denied"'
 	# 3. The control: the project itself declares trusted-tool: widened.
-	rm -rf "$PROJECT/node_modules" "$PROJECT/pnpm-lock.yaml" "$REPORT"
-	jq -n --arg t "file:$T/impostor.tgz" '{name: "p", version: "1.0.0", private: true, dependencies: {"trusted-tool": $t}}' \
-		>"$PROJECT/package.json"
-	run --separate-stderr wrap pnpm install --no-frozen-lockfile
-	show
+	one_dep_project trusted-tool "$T/impostor.tgz"
+	pnpm_fresh_install
 	[ "$status" -eq 0 ] || fail "control: status $status"
 	[ -d "$OUTSIDE/impostor-marker" ] || fail "control: the widening did not apply to trusted-tool itself"
 	assert_rec trusted-tool postinstall '.identity == "direct dependency" and .verdict == "ok"'
@@ -837,6 +838,20 @@ pnpm_project() {
 	[ "$swept" = yes ] || fail "the dead run's session directory is still there"
 }
 
+# keeper_dir HIERARCHY PID: the keeper cgroup of the cagebox npm PID once
+# a process is in it (up to 5 s), or nothing.
+keeper_dir() {
+	local d
+	for _ in $(seq 50); do
+		d=$(ls -d "$1"/cagebox-wrap-"$2"-* 2>/dev/null | head -n1)
+		if [ -n "$d" ] && [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ]; then
+			echo "$d"
+			return
+		fi
+		sleep 0.1
+	done
+}
+
 @test "npm: the session's cgroup keeper: one process of cagebox's in its own cgroup while npm runs, gone after; after a SIGKILL of cagebox npm it dies too and the next run removes its directory" {
 	local h cbx keeper dir npm_pid
 	h=$(keeper_hierarchy)
@@ -845,12 +860,7 @@ pnpm_project() {
 	"$RUNTIME" npm --root "$STATE" --audit-log "$AUDIT" run hold >/dev/null 2>"$T/hold.err" &
 	cbx=$!
 	echo "$cbx" >>"$BATS_TEST_TMPDIR/bgpids"
-	dir=""
-	for _ in $(seq 50); do
-		dir=$(ls -d "$h"/cagebox-wrap-"$cbx"-* 2>/dev/null | head -n1)
-		[ -n "$dir" ] && [ -n "$(cat "$dir/cgroup.procs" 2>/dev/null)" ] && break
-		sleep 0.1
-	done
+	dir=$(keeper_dir "$h" "$cbx")
 	[ -n "$dir" ] || fail "no keeper cgroup $h/cagebox-wrap-$cbx-* while cagebox npm ran: $(ls -d "$h"/cagebox-* 2>&1) $(cat "$T/hold.err")"
 	keeper=$(cat "$dir/cgroup.procs")
 	[ "$(wc -w <<<"$keeper")" -eq 1 ] || fail "keeper cgroup holds '$keeper', not one process"
@@ -864,11 +874,10 @@ pnpm_project() {
 	"$RUNTIME" npm --root "$STATE" --audit-log "$AUDIT" run hold >/dev/null 2>&1 &
 	cbx=$!
 	echo "$cbx" >>"$BATS_TEST_TMPDIR/bgpids"
-	dir=""
+	dir=$(keeper_dir "$h" "$cbx")
 	for _ in $(seq 50); do
-		dir=$(ls -d "$h"/cagebox-wrap-"$cbx"-* 2>/dev/null | head -n1)
 		npm_pid=$(pgrep -P "$cbx" -x node || pgrep -P "$cbx" -x npm || true)
-		[ -n "$dir" ] && [ -n "$(cat "$dir/cgroup.procs" 2>/dev/null)" ] && [ -n "$npm_pid" ] && break
+		[ -n "$npm_pid" ] && break
 		sleep 0.1
 	done
 	[ -n "$dir" ] && [ -n "$npm_pid" ] || fail "second run: keeper cgroup '$dir', npm '$npm_pid'"

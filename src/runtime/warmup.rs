@@ -53,6 +53,13 @@ fn relative(cgroups_path: &str) -> Option<&str> {
     Some(rel)
 }
 
+/// Turns off the warm-up and the session keeper.
+const NO_WARMUP: &str = "CAGEBOX_NO_CGROUP_WARMUP";
+
+fn opted_out(vars: &[&str]) -> bool {
+    vars.iter().any(|v| std::env::var_os(v).is_some())
+}
+
 pub struct Warmup {
     dir: PathBuf,
     child: Pid,
@@ -62,7 +69,7 @@ pub struct Warmup {
 /// (absolute, as in the spec). None when it cannot be done here.
 pub fn start(cgroups_path: &str) -> Option<Warmup> {
     // An opt-out, for measuring what the overlap saves (docs/benchmarks.md).
-    if std::env::var_os("CAGEBOX_NO_CGROUP_WARMUP").is_some() {
+    if opted_out(&[NO_WARMUP]) {
         return None;
     }
     let dir = hierarchy()?.join(relative(cgroups_path)?);
@@ -156,10 +163,7 @@ pub struct Keeper {
 pub fn keep(name: &str) -> Option<Keeper> {
     // Opt-outs, for measuring what it saves (docs/benchmarks.md): this one
     // alone, or with the per-container warm-up.
-    if ["CAGEBOX_NO_SESSION_KEEPER", "CAGEBOX_NO_CGROUP_WARMUP"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some())
-    {
+    if opted_out(&["CAGEBOX_NO_SESSION_KEEPER", NO_WARMUP]) {
         return None;
     }
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
