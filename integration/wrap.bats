@@ -497,6 +497,25 @@ approval_project() {
 	assert_eq "$(jq -c 'del(.time)' "$AUDIT" | sort)" "$(jq -c '.scripts[] | del(.time)' "$REPORT" | sort)" "audit log vs report"
 }
 
+@test "npm: a large lockfile (indexed once per session) names each script's package as the lockfile does" {
+	npm_project good-touch
+	(cd "$PROJECT" && npm install --ignore-scripts >/dev/null 2>&1) || fail "npm install --ignore-scripts failed"
+	# The project's lockfile (trusted) says good-touch came from the
+	# registry; 3,000 more entries take it past the size at which the
+	# wrapper indexes it (src/wrap/lockindex.rs MIN_SIZE, 256 KiB).
+	local lock="$PROJECT/package-lock.json"
+	jq '.packages["node_modules/good-touch"] += {resolved: "https://registry.npmjs.org/good-touch/-/good-touch-1.0.0.tgz", integrity: "sha512-INDEXED"}
+		| .packages += ([range(3000)] | map({key: "node_modules/pad-\(.)", value: {version: "1.2.3",
+			resolved: "https://registry.npmjs.org/pad-\(.)/-/pad-\(.)-1.2.3.tgz", integrity: ("sha512-" + ("x" * 86) + "==")}}) | from_entries)' \
+		"$lock" >"$lock.new" && mv "$lock.new" "$lock"
+	[ "$(stat -c %s "$lock")" -gt 262144 ] || fail "lockfile too small to be indexed: $(stat -c %s "$lock") bytes"
+	run --separate-stderr wrap npm rebuild
+	show
+	[ "$status" -eq 0 ] || fail "status $status"
+	assert_rec good-touch postinstall '.identity == "registry" and .version == "1.0.0" and .integrity == "sha512-INDEXED" and .verdict == "ok"'
+	[ -f "$PROJECT/node_modules/good-touch/ran.txt" ] || fail "the script did not run"
+}
+
 @test "npm: the audit log: default ~/.local/state/cagebox/audit.jsonl, XDG_STATE_HOME, append-only across runs" {
 	npm_project good-touch
 	run --separate-stderr wrap_raw npm install

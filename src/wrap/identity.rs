@@ -79,6 +79,25 @@ pub fn lock_entry(text: &str, key: &str) -> Option<Value> {
     found
 }
 
+/// Where `identify` gets a lockfile entry: the text itself, or the
+/// session's index of it (lockindex.rs), which answers the same.
+pub trait LockSource {
+    /// `packages[key]`, as [`lock_entry`] of the lockfile's text.
+    fn entry(&self, key: &str) -> Option<Value>;
+}
+
+impl LockSource for str {
+    fn entry(&self, key: &str) -> Option<Value> {
+        lock_entry(self, key)
+    }
+}
+
+impl LockSource for String {
+    fn entry(&self, key: &str) -> Option<Value> {
+        lock_entry(self, key)
+    }
+}
+
 /// A map walked for one key: with `outer`, for `outer` whose value is then
 /// walked for `key`; without, for `key` itself, whose value is kept.
 #[derive(Clone, Copy)]
@@ -199,10 +218,10 @@ pub fn registry_name(resolved: &str, registry: &str) -> Option<(String, String)>
 }
 
 /// What the package manager and the project say, for [`identify`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Sources<'a> {
-    /// package-lock.json's text.
-    pub lock: Option<&'a str>,
+    /// package-lock.json.
+    pub lock: Option<&'a dyn LockSource>,
     /// Where npm itself resolved the package (`npm_package_resolved`),
     /// for packages the lockfile has no `resolved` for (a first install
     /// runs scripts before npm writes the lockfile). Only npm 7 and later
@@ -272,7 +291,7 @@ pub fn identify(
     };
     let entry = src
         .lock
-        .and_then(|l| lock_entry(l, rel.to_string_lossy().as_ref()));
+        .and_then(|l| l.entry(rel.to_string_lossy().as_ref()));
     let field = |k: &str| {
         entry
             .as_ref()

@@ -13,6 +13,7 @@ pub mod cargo;
 pub mod denial;
 pub mod guard;
 pub mod identity;
+pub mod lockindex;
 pub mod npm;
 pub mod record;
 pub mod script;

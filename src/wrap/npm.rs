@@ -188,6 +188,19 @@ pub fn run(manager: &str, opts: &WrapOpts, args: &[String]) -> Result<i32, WrapE
         let p = fs::canonicalize(p).map_err(|e| io(format!("--policy {}", p.display()), e))?;
         cmd.env(POLICY_ENV, p);
     }
+    // One parse of a large lockfile for the session instead of one per
+    // script (lockindex.rs). Best effort: without it, each script's shell
+    // reads the lockfile itself and gets the same answer.
+    cmd.env_remove(super::lockindex::KEY_ENV);
+    if let Ok(key) = super::lockindex::new_key() {
+        match super::lockindex::build(&session.0, &project.join("package-lock.json"), &key) {
+            Ok(true) => {
+                cmd.env(super::lockindex::KEY_ENV, key);
+            }
+            Ok(false) => {}
+            Err(e) => tracing::debug!("no lockfile index: {e}"),
+        }
+    }
     // Scripts start their containers one after another for as long as the
     // manager runs: keep cgroup migrations fast meanwhile (runtime/warmup.rs).
     // Forked before the tail thread exists; dropped after the manager exits.

@@ -155,9 +155,15 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
     let dir = std::fs::canonicalize(&cwd).map_err(|e| io(cwd.display().to_string(), e))?;
     let project = std::fs::canonicalize(&session.project)
         .map_err(|e| io(session.project.display().to_string(), e))?;
-    let lock = std::fs::read_to_string(project.join("package-lock.json")).ok();
     let manifest = read_json(&project.join("package.json"));
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    // The wrapper's index of a large lockfile where it made one (and it
+    // verifies), else the file itself: the same answer either way.
+    let lock = super::lockindex::Lookup::new(
+        project.join("package-lock.json"),
+        Some(&session.dir),
+        env(super::lockindex::KEY_ENV).as_deref(),
+    );
     let registry = env("npm_config_registry").unwrap_or_else(|| identity::DEFAULT_REGISTRY.into());
     let direct =
         |name: &str| declares(manifest.as_ref(), name) && installed_at(&project, name, &dir);
@@ -172,7 +178,7 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
         &project,
         &dir,
         &identity::Sources {
-            lock: lock.as_deref(),
+            lock: Some(&lock),
             resolved: resolved.as_deref(),
             registry: &registry,
         },
