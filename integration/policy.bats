@@ -1939,6 +1939,32 @@ timed_direct_read() {
 	[ ! -e "$d" ] || fail "warm-up cgroup left: $d"
 }
 
+@test "limits.timeout: allow: the sweep leaves a finished run alone while the child left to delete it lives (sandbox/deferred.rs), and removes it once that child is gone" {
+	# A script's shell (cagebox npm) exits before its container is deleted,
+	# leaving that to a child it marks in <root>/.cleanup/<id>.
+	local dead holder id
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead"
+	! kill -0 "$dead" 2>/dev/null || skip "pid $dead was reused already"
+	echo "$dead" >>"$CBX_PIDS"
+	id="cagebox-exec-$dead-5eed"
+	mkdir "/dev/shm/$id.rootfs"
+	sleep 30 &
+	holder=$!
+	mkdir -p "$STATE/.cleanup"
+	echo "$holder" >"$STATE/.cleanup/$id"
+	run --separate-stderr cbx_exec -- true
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ -d "/dev/shm/$id.rootfs" ] || fail "swept while its deleting child is alive: /dev/shm/$id.rootfs"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	run --separate-stderr cbx_exec -- true
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ ! -e "/dev/shm/$id.rootfs" ] || fail "left after its deleting child died: /dev/shm/$id.rootfs"
+	[ ! -e "$STATE/.cleanup/$id" ] || fail "mark left: $STATE/.cleanup/$id"
+}
+
 @test "limits.timeout: allow: the sweep after a SIGKILLed cagebox leaves a running sibling's sandbox alone" {
 	cbx_bg "$T/out" exec --timeout 60s -- sh -c "$HOLD"
 	local i cg id

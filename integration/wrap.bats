@@ -497,6 +497,34 @@ approval_project() {
 	assert_eq "$(jq -c 'del(.time)' "$AUDIT" | sort)" "$(jq -c '.scripts[] | del(.time)' "$REPORT" | sort)" "audit log vs report"
 }
 
+@test "npm: cagebox npm returns only once its scripts' containers are deleted (sandbox/deferred.rs); what a deleting child that died left, it removes" {
+	npm_project good-touch
+	# A run being deleted by a live child (marked in <root>/.cleanup),
+	# as a script's shell leaves it: the wrapper waits for that child.
+	local dead holder id t0 elapsed
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead"
+	! kill -0 "$dead" 2>/dev/null || skip "pid $dead was reused already"
+	id="cagebox-exec-$dead-5eed"
+	mkdir "/dev/shm/$id.rootfs"
+	sleep 4 &
+	holder=$!
+	mkdir -p "$STATE/.cleanup"
+	echo "$holder" >"$STATE/.cleanup/$id"
+	t0=$(date +%s%N)
+	run --separate-stderr wrap npm install --no-save
+	elapsed=$((($(date +%s%N) - t0) / 1000000))
+	show
+	wait "$holder" 2>/dev/null || true
+	[ "$status" -eq 0 ] || fail "status $status"
+	assert_rec good-touch postinstall '.verdict == "ok"'
+	[ "$elapsed" -ge 3800 ] || fail "returned after ${elapsed} ms, before the deleting child (4 s) was done"
+	# The child ended without deleting (it was a stand-in): the wrapper did.
+	[ ! -e "/dev/shm/$id.rootfs" ] || fail "left: /dev/shm/$id.rootfs"
+	[ ! -e "$STATE/.cleanup/$id" ] || fail "mark left: $STATE/.cleanup/$id"
+}
+
 @test "npm: a large lockfile (indexed once per session) names each script's package as the lockfile does" {
 	npm_project good-touch
 	(cd "$PROJECT" && npm install --ignore-scripts >/dev/null 2>&1) || fail "npm install --ignore-scripts failed"

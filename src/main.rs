@@ -46,6 +46,7 @@ fn sandbox_main() -> ExitCode {
             args: e.command.clone(),
             report: e.report.clone(),
             keep_stderr_tail: false,
+            defer_cleanup: false,
         };
         Ok(sandbox::exec(&Runtime::new(cli.root.clone()), &req)?)
     };

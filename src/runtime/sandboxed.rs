@@ -32,6 +32,9 @@ pub struct SandboxOpts {
     /// Keep the last STDERR_TAIL bytes of stderr (the evidence a denial
     /// leaves: "Read-only file system", "Permission denied").
     pub keep_stderr_tail: bool,
+    /// Return with the stopped container not deleted (the caller deletes
+    /// it later: sandbox/deferred.rs).
+    pub defer_delete: bool,
 }
 
 /// How much of stderr `keep_stderr_tail` keeps.
@@ -391,8 +394,10 @@ impl Runtime {
             .unwrap_or_else(|_| PathBuf::from(format!("/{id}")));
         let usage = usage::read_usage(&cgroup);
         tracing::debug!("sandbox: usage read at {:?}", t0.elapsed());
-        self.delete(id, true)?;
-        tracing::debug!("sandbox: deleted at {:?}", t0.elapsed());
+        if !o.defer_delete {
+            self.delete(id, true)?;
+            tracing::debug!("sandbox: deleted at {:?}", t0.elapsed());
+        }
         Ok(Outcome {
             exit,
             timed_out,

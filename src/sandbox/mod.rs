@@ -6,6 +6,7 @@
 //! the OOM killer, with reason "oom" in the report); 125 when cagebox
 //! itself failed.
 
+pub mod deferred;
 pub mod enforce;
 pub mod host;
 pub mod report;
@@ -66,6 +67,9 @@ pub struct Request {
     /// Keep the end of stderr in `Ran` (the package-manager wrappers look
     /// for denial evidence there); the summary line is then left to them.
     pub keep_stderr_tail: bool,
+    /// Leave the finished container to be deleted later (`Ran::pending`,
+    /// deferred.rs): the package-manager wrappers' script shells.
+    pub defer_cleanup: bool,
 }
 
 /// One finished sandboxed run, for callers that report on their own.
@@ -74,6 +78,8 @@ pub struct Ran {
     pub resolved: Resolved,
     pub invocation: Invocation,
     pub stderr_tail: Vec<u8>,
+    /// With `Request::defer_cleanup`: the finished run, still to delete.
+    pub pending: Option<deferred::Pending>,
 }
 
 /// Every layer for `req`, merged: preset, policy file, the project's
@@ -390,6 +396,7 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
         loopback: built.loopback,
         output_cap: limits.output.map(|s| s.0),
         keep_stderr_tail: req.keep_stderr_tail,
+        defer_delete: req.defer_cleanup,
     };
     let mut outcome = rt.run_sandboxed(id, &bundle.dir, &spec, &opts)?;
     // The sandbox's init (executor.rs) reports a command killed by signal N
@@ -399,7 +406,18 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
     {
         outcome.exit = Exit::Signal(c - 128);
     }
-    drop(bundle);
+    let pending = if req.defer_cleanup {
+        // Its bundle and rootfs skeleton go with the container, by name
+        // (stale::remove_run), not here.
+        std::mem::forget(bundle);
+        Some(deferred::Pending {
+            root: rt.root.clone(),
+            id: id.to_string(),
+        })
+    } else {
+        drop(bundle);
+        None
+    };
     let report = Report::new(req, &resolved, &outcome, started.elapsed(), &degraded);
     if let Some(path) = &req.report {
         report
@@ -415,6 +433,7 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
         resolved,
         invocation: inv,
         stderr_tail,
+        pending,
     })
 }
 

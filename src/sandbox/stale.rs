@@ -13,7 +13,8 @@
 //! v2 root otherwise). A later `cagebox exec` removes the runs whose cagebox is gone:
 //! the container through `delete --force` on its own state root, the rest
 //! by name. A pid that is alive, even if reused by another program, is left
-//! alone: removing too little is harmless, too much is not.
+//! alone: removing too little is harmless, too much is not. So is a
+//! finished run whose shell left a live child to delete it (deferred.rs).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -112,7 +113,6 @@ fn sessions_in(dir: &Path, remove: fn(&Path)) {
 /// tries again.
 pub fn sweep(rt: &Runtime) {
     let shm = Path::new("/dev/shm");
-    let tmp = std::env::temp_dir();
     let sandbox = rt.root.join(".sandbox");
     let mut ids = BTreeSet::new();
     ids_in(&rt.root, &[""], &mut ids);
@@ -125,23 +125,34 @@ pub fn sweep(rt: &Runtime) {
     let me = std::process::id() as i32;
     for id in ids {
         let Some(pid) = owner(&id) else { continue };
-        if pid == me || !gone(pid) {
+        // A finished run whose cagebox has exited is still being deleted
+        // by the child it left to do that (deferred.rs): leave it.
+        if pid == me || !gone(pid) || super::deferred::cleaning(&rt.root, &id) {
             continue;
         }
         tracing::debug!("sandbox: removing {id}, left by a cagebox that is gone");
-        if rt.root.join(&id).exists() {
-            let _ = rt.delete(&id, true);
-        }
-        remove_dir(&shm.join(format!("{id}.rootfs")));
-        remove_dir(&tmp.join(format!("{id}.rootfs")));
-        remove_dir(&shm.join(format!("{id}.bundle")));
-        remove_dir(&sandbox.join(&id));
-        // After delete: what is left is the warm-up's directory of a run
-        // killed before its container existed.
-        if let Some(h) = &warm {
-            remove_empty_cgroup(&h.join(&id));
-        }
+        remove_run(rt, &id);
     }
+}
+
+/// Removes everything the sandboxed run `id` leaves, by name: its
+/// container (`delete --force`), bundle, rootfs skeleton, the warm-up's
+/// cgroup directory and a deferred-cleanup marker.
+pub(crate) fn remove_run(rt: &Runtime, id: &str) {
+    let shm = Path::new("/dev/shm");
+    if rt.root.join(id).exists() {
+        let _ = rt.delete(id, true);
+    }
+    remove_dir(&shm.join(format!("{id}.rootfs")));
+    remove_dir(&std::env::temp_dir().join(format!("{id}.rootfs")));
+    remove_dir(&shm.join(format!("{id}.bundle")));
+    remove_dir(&rt.root.join(".sandbox").join(id));
+    // After delete: what is left is the warm-up's directory of a run
+    // killed before its container existed.
+    if let Some(h) = crate::runtime::warmup::hierarchy() {
+        remove_empty_cgroup(&h.join(id));
+    }
+    super::deferred::unmark(&rt.root, id);
 }
 
 #[cfg(test)]

@@ -122,6 +122,7 @@ pub fn run(opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
         cli: Some(cargo_layer()),
         args: argv,
         keep_stderr_tail: true,
+        defer_cleanup: false,
         ..Default::default()
     };
     let rt = Runtime::new(opts.root.clone());

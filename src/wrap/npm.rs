@@ -213,6 +213,16 @@ pub fn run(manager: &str, opts: &WrapOpts, args: &[String]) -> Result<i32, WrapE
     let tail = tail_records(records_file.clone(), done_rx);
     wait_through_interrupts();
     let status = cmd.status();
+    // Every script's shell and the child it left to delete its container
+    // (sandbox/deferred.rs) gone before this returns, also those the
+    // manager did not wait for; their records make the report.
+    let rt = crate::runtime::Runtime::new(opts.root.clone());
+    if !crate::sandbox::deferred::wait_session(&session.0, &rt) {
+        eprintln!(
+            "cagebox: warning: scripts of this {manager} run were still running {} s after {manager} exited; left running",
+            crate::sandbox::deferred::WAIT.as_secs()
+        );
+    }
     drop(keeper);
     drop(done);
     let _ = tail.join();

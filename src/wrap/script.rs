@@ -151,6 +151,9 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
         }
     };
     let session = Session::from_env()?;
+    // Held until this shell, and the child it may leave to delete its
+    // container, are done: the wrapper waits for it (sandbox/deferred.rs).
+    let hold = sandbox::deferred::hold(&session.dir);
     let cwd = std::env::current_dir().map_err(|e| io("current directory", e))?;
     let dir = std::fs::canonicalize(&cwd).map_err(|e| io(cwd.display().to_string(), e))?;
     let project = std::fs::canonicalize(&session.project)
@@ -215,6 +218,7 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
         args: vec!["/bin/sh".into(), "-c".into(), script.clone()],
         report: None,
         keep_stderr_tail: true,
+        defer_cleanup: true,
     };
     let base = RecordBase {
         session: &session,
@@ -225,14 +229,14 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
         dir: &dir,
     };
     let rt = Runtime::new(session.root.clone());
-    let (record, code) = match sandbox::run(&rt, &req) {
-        Ok(ran) => {
+    let (record, code, pending) = match sandbox::run(&rt, &req) {
+        Ok(mut ran) => {
             let r = base.finished(&ran);
-            (r, ran.report.exit_code)
+            (r, ran.report.exit_code, ran.pending.take())
         }
         Err(e) => {
             eprintln!("cagebox: {} {}: {e}", id.name, base.phase);
-            (base.failed(&e.to_string()), sandbox::EXIT_CAGEBOX)
+            (base.failed(&e.to_string()), sandbox::EXIT_CAGEBOX, None)
         }
     };
     // The audit log first: it must get every run, even one whose wrapper
@@ -247,6 +251,16 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
     if !told {
         for l in record.lines() {
             eprintln!("{l}");
+        }
+    }
+    // The container is stopped and reported: delete it in a child, so the
+    // manager goes on to the next script now (sandbox/deferred.rs). Only
+    // with a live session, whose wrapper waits for this shell's lock (held
+    // by that child too) before it returns; otherwise here.
+    if let Some(p) = pending {
+        match &hold {
+            Some(h) if told => p.detach(Some(h)),
+            _ => p.finish(),
         }
     }
     Ok(code)
