@@ -286,11 +286,13 @@ if want 2; then
 	hf npm50node --warmup "$NPM_WARMUP" --runs "$NPM_RUNS" \
 		-n "npm rebuild" "$NPM rebuild" \
 		-n "cagebox npm rebuild" "$(cbx_wrap npm) rebuild" \
-		-n "cagebox npm rebuild, no keeper" "env CAGEBOX_NO_SESSION_KEEPER=1 $(cbx_wrap npm) rebuild"
+		-n "cagebox npm rebuild, no keeper" "env CAGEBOX_NO_SESSION_KEEPER=1 $(cbx_wrap npm) rebuild" \
+		-n "cagebox npm rebuild, inline cleanup" "env CAGEBOX_NO_DEFERRED_CLEANUP=1 $(cbx_wrap npm) rebuild"
 	cd "$REPO"
 	put 2 node_plain "$(med npm50node 'npm rebuild')"
 	put 2 node_cagebox "$(med npm50node 'cagebox npm rebuild')"
 	put 2 node_nokeep "$(med npm50node 'cagebox npm rebuild, no keeper')"
+	put 2 node_inline "$(med npm50node 'cagebox npm rebuild, inline cleanup')"
 	rm -rf "$P2N" "$P2N-src" "$P2N-tarballs"
 	# The same project with a large project's lockfile: 4,000 more entries
 	# (the shape npm writes for registry packages; npm rebuild does not
@@ -473,6 +475,8 @@ if r:
     per_row(no_keeper, "plain", "nokeep")
     per_row(f"`npm rebuild`, {n} local deps whose postinstall is `node install.js`", "node_plain", "node_cagebox")
     per_row(no_keeper, "node_plain", "node_nokeep")
+    per_row("the same with `CAGEBOX_NO_DEFERRED_CLEANUP=1` (each script's shell deletes its container before exiting)",
+            "node_plain", "node_inline")
     if "big_lock_bytes" in r:
         per_row(f"the same with 4,000 more lockfile entries ({int(r['big_lock_bytes']) / 1e6:.1f} MB package-lock.json)",
                 "big_plain", "big_cagebox")
@@ -563,7 +567,9 @@ Oddities seen in this run:
    `CAGEBOX_NO_SESSION_KEEPER=1` (docs/wrappers.md, "the session keeper").
    Then a second project whose postinstalls are `node install.js` (writing
    `ran.txt`; most real install scripts are node programs), with and without
-   the keeper. `NODE_EXTRA_CA_CERTS` is unset for the whole benchmark:
+   the keeper, and with `CAGEBOX_NO_DEFERRED_CLEANUP=1` (each script's
+   shell deletes its container itself before exiting, as before
+   src/sandbox/deferred.rs). `NODE_EXTRA_CA_CERTS` is unset for the whole benchmark:
    cagebox's environment scrub drops it from scripts, and node takes ~30 ms
    to load a CA bundle at every start, which would make cagebox look faster
    than plain npm. Then the first project

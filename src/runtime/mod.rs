@@ -377,8 +377,18 @@ impl Runtime {
                     copyup::add_hooks(&mut spec, &rootfs, &copyup_sources)?;
                 }
                 let dir = self.private_bundle(id);
-                let made = fs::create_dir_all(self.root.join(".bundles"))
-                    .and_then(|_| fs::create_dir(&dir));
+                // A concurrent delete removes `.bundles` when it empties
+                // (remove_private_bundle), possibly between these two
+                // mkdirs: then make it again. Once `dir` exists in it, it
+                // is not empty and stays.
+                let mut made = Err(std::io::ErrorKind::NotFound.into());
+                for _ in 0..8 {
+                    made = fs::create_dir_all(self.root.join(".bundles"))
+                        .and_then(|_| fs::create_dir(&dir));
+                    if !matches!(&made, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+                        break;
+                    }
+                }
                 match made {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

@@ -257,9 +257,12 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
     // manager goes on to the next script now (sandbox/deferred.rs). Only
     // with a live session, whose wrapper waits for this shell's lock (held
     // by that child too) before it returns; otherwise here.
+    // `CAGEBOX_NO_DEFERRED_CLEANUP=1`: here, for measuring what it saves
+    // (docs/benchmarks.md).
+    let inline = std::env::var_os("CAGEBOX_NO_DEFERRED_CLEANUP").is_some_and(|v| v == "1");
     if let Some(p) = pending {
         match &hold {
-            Some(h) if told => p.detach(Some(h)),
+            Some(h) if told && !inline => p.detach(Some(h)),
             _ => p.finish(),
         }
     }
