@@ -642,6 +642,18 @@ never into a container); each script reads the one bucket its key hashes to
 lockfile changed since. Same run after it: 15.9 ms per script with the
 small lockfile, 17.1 with the large one.
 
+### A script's container deleted after its shell exits (2026-12-02)
+
+Each script's shell used to delete its stopped container (~3 ms: cgroups
+in nine v1 hierarchies, state dir, bundle, rootfs skeleton) before exiting,
+while npm waited. It now leaves that to a forked child
+(src/sandbox/deferred.rs; docs/wrappers.md). By hand (`hyperfine -N -w 1
+-r 8`, AMD host): 50 trivial scripts 1.27 s against 1.53 s with
+`CAGEBOX_NO_DEFERRED_CLEANUP=1`; 50 `node install.js` scripts 2.98 ± 0.38
+s against 2.92 ± 0.18 s, no difference: there both CPUs are busy with node,
+and the deletion still costs CPU. Section 2's row with the knob measures
+the node case on every run.
+
 ### Looked at on 2026-12-02, and not landed
 
 Measured by hand on this machine (2 CPUs, noisy: σ is 3-5 ms on every
