@@ -1926,10 +1926,7 @@ timed_direct_read() {
 	local h=/sys/fs/cgroup/freezer dead d
 	[ -f "$h/cgroup.procs" ] || h=/sys/fs/cgroup
 	[ -f "$h/cgroup.procs" ] || skip "no cgroup hierarchy at /sys/fs/cgroup"
-	sh -c 'exit 0' &
-	dead=$!
-	wait "$dead"
-	! kill -0 "$dead" 2>/dev/null || skip "pid $dead was reused already"
+	gone_pid dead
 	# Teardown's leftover check and cleanup cover this pid too.
 	echo "$dead" >>"$CBX_PIDS"
 	d="$h/cagebox-exec-$dead-5eed"
@@ -1943,10 +1940,7 @@ timed_direct_read() {
 	# A script's shell (cagebox npm) exits before its container is deleted,
 	# leaving that to a child it marks in <root>/.cleanup/<id>.
 	local dead holder id
-	sh -c 'exit 0' &
-	dead=$!
-	wait "$dead"
-	! kill -0 "$dead" 2>/dev/null || skip "pid $dead was reused already"
+	gone_pid dead
 	echo "$dead" >>"$CBX_PIDS"
 	id="cagebox-exec-$dead-5eed"
 	mkdir "/dev/shm/$id.rootfs"

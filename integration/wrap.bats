@@ -502,10 +502,7 @@ approval_project() {
 	# A run being deleted by a live child (marked in <root>/.cleanup),
 	# as a script's shell leaves it: the wrapper waits for that child.
 	local dead holder id t0 elapsed
-	sh -c 'exit 0' &
-	dead=$!
-	wait "$dead"
-	! kill -0 "$dead" 2>/dev/null || skip "pid $dead was reused already"
+	gone_pid dead
 	id="cagebox-exec-$dead-5eed"
 	mkdir "/dev/shm/$id.rootfs"
 	sleep 4 &

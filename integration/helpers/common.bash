@@ -401,6 +401,16 @@ assert_no_leftovers() {
 	fi
 }
 
+# gone_pid VAR: sets VAR to the pid of a process that has exited and been
+# reaped (skips the test if the kernel has already reused that pid).
+gone_pid() {
+	sh -c 'exit 0' &
+	local p=$!
+	wait "$p"
+	! kill -0 "$p" 2>/dev/null || skip "pid $p was reused already"
+	printf -v "$1" '%s' "$p"
+}
+
 # assert_state_root_empty: nothing at all under --root (for failed creates).
 assert_state_root_empty() {
 	if [ -d "$STATE" ] && [ -n "$(ls -A "$STATE")" ]; then

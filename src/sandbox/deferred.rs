@@ -115,7 +115,7 @@ impl Pending {
                 drop(ready_r);
                 let _ = nix::unistd::setsid();
                 detach_fds(hold.map(std::os::fd::AsRawFd::as_raw_fd));
-                stale::remove_run(&Runtime::new(self.root.clone()), &self.id);
+                self.finish();
                 // SAFETY: ends the child without running the parent's
                 // atexit handlers or flushing its copied stdio buffers.
                 unsafe { libc::_exit(0) }
