@@ -54,6 +54,28 @@ teardown() { wrap_teardown; }
 	assert_summary "$stderr" 1 0 1 0 0
 }
 
+@test "npm: evil-fetch: a nested npm install and a name lookup fetch no second stage; npm told not to retry; denied (connect, resolve)" {
+	start_listener
+	npm_project evil-fetch
+	run --separate-stderr wrap npm install
+	show
+	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status: the install must fail like npm's own (the script failed)"
+	assert_listener_silent
+	[ ! -e "$PROJECT/node_modules/evil-fetch/second-stage/node_modules/is-number" ] || fail "the second stage was installed"
+	# Without the host's network a nested npm gets npm_config_fetch_retries=0
+	# (sandbox::offline_env), so it fails at once instead of backing off
+	# for a minute on what cannot succeed.
+	assert_contains "$stderr" "evil-fetch: npm_config_fetch_retries=0"
+	assert_line "$stderr" "evil-fetch: nested npm install: exit [1-9]"
+	assert_contains "$stderr" "evil-fetch: lookup: getaddrinfo EAI_AGAIN registry.npmjs.org"
+	assert_contains "$stderr" "cagebox: evil-fetch@1.0.0 postinstall: denied"
+	assert_rec evil-fetch postinstall '.verdict == "denied"
+		and any(.denials[]; .access == "connect" and (.evidence | test("127.0.0.1")))
+		and any(.denials[]; .access == "resolve" and (.evidence | test("EAI_AGAIN registry.npmjs.org"))
+			and .rule == "network.mode = \"none\"" and (.allow | test("network.mode = \"host\"")))'
+	assert_summary "$stderr" 1 0 1 0 0
+}
+
 @test "npm: evil-write: nothing written outside the package (marker dir, another project, ~/.bashrc); denied (write) naming the paths" {
 	npm_project evil-write
 	run --separate-stderr wrap npm install

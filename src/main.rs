@@ -47,6 +47,7 @@ fn sandbox_main() -> ExitCode {
             report: e.report.clone(),
             keep_stderr_tail: false,
             defer_cleanup: false,
+            offline_env: vec![],
         };
         Ok(sandbox::exec(&Runtime::new(cli.root.clone()), &req)?)
     };

@@ -70,6 +70,11 @@ pub struct Request {
     /// Leave the finished container to be deleted later (`Ran::pending`,
     /// deferred.rs): the package-manager wrappers' script shells.
     pub defer_cleanup: bool,
+    /// Set in the command's environment when the resolved policy leaves it
+    /// without the host's network, unless the policy sets the same names:
+    /// the package-manager wrappers tell a nested npm not to retry fetches
+    /// that cannot succeed (`offline_env`).
+    pub offline_env: Vec<(String, String)>,
 }
 
 /// One finished sandboxed run, for callers that report on their own.
@@ -110,6 +115,26 @@ pub fn resolve(req: &Request, project: &Path) -> Result<Resolved, SandboxError> 
         sources,
         req.package_id.as_ref(),
     )?)
+}
+
+/// Adds `vars` to `policy`'s `process.env.set` when its network is not the
+/// host's (mode "none" or "loopback", the default "none"); a name the
+/// policy sets keeps its value.
+fn offline_env(policy: &mut Layer, vars: &[(String, String)]) {
+    let mode = policy.network.as_ref().and_then(|n| n.mode);
+    if vars.is_empty() || mode == Some(policy::model::NetworkMode::Host) {
+        return;
+    }
+    let set = policy
+        .process
+        .get_or_insert_with(Default::default)
+        .env
+        .get_or_insert_with(Default::default)
+        .set
+        .get_or_insert_with(Default::default);
+    for (k, v) in vars {
+        set.entry(k.clone()).or_insert_with(|| v.clone());
+    }
 }
 
 fn home_dir(uid: u32) -> PathBuf {
@@ -313,7 +338,8 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
     let _warm = crate::runtime::warmup::start(&crate::runtime::prepare::default_cgroups_path(&id));
     let id = id.as_str();
     let mut inv = Invocation::current(req)?;
-    let resolved = resolve(req, &inv.project)?;
+    let mut resolved = resolve(req, &inv.project)?;
+    offline_env(&mut resolved.policy, &req.offline_env);
     if inv.terminal
         && resolved
             .policy
@@ -457,5 +483,67 @@ pub fn classify(o: &crate::runtime::sandboxed::Outcome) -> (i32, &'static str) {
         Exit::Code(c) if c != 0 && o.usage.oom_kills > 0 => (c, "oom"),
         Exit::Code(c) if c != 0 && o.usage.pids_limit_hits > 0 => (c, "pids"),
         Exit::Code(c) => (c, "exit"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::model::{Env, Network, NetworkMode, Process};
+
+    fn layer(mode: Option<NetworkMode>, set: &[(&str, &str)]) -> Layer {
+        Layer {
+            network: mode.map(|m| Network {
+                mode: Some(m),
+                allow: None,
+            }),
+            process: Some(Process {
+                env: Some(Env {
+                    set: Some(
+                        set.iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                    ),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn set_of(l: &Layer) -> Vec<(String, String)> {
+        l.process
+            .as_ref()
+            .and_then(|p| p.env.as_ref())
+            .and_then(|e| e.set.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn offline_env_only_without_the_host_network_and_never_over_the_policy() {
+        let vars = vec![
+            ("npm_config_fetch_retries".to_string(), "0".to_string()),
+            ("B".to_string(), "new".to_string()),
+        ];
+        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+        for mode in [None, Some(NetworkMode::None), Some(NetworkMode::Loopback)] {
+            let mut l = layer(mode, &[("B", "policy")]);
+            offline_env(&mut l, &vars);
+            assert_eq!(
+                set_of(&l),
+                vec![kv("B", "policy"), kv("npm_config_fetch_retries", "0")],
+                "{mode:?}"
+            );
+        }
+        let mut l = layer(Some(NetworkMode::Host), &[("B", "policy")]);
+        offline_env(&mut l, &vars);
+        assert_eq!(set_of(&l), vec![kv("B", "policy")]);
+        // No process table at all: made.
+        let mut l = Layer::default();
+        offline_env(&mut l, &vars[..1]);
+        assert_eq!(set_of(&l), vec![kv("npm_config_fetch_retries", "0")]);
     }
 }

@@ -21,6 +21,9 @@ enum Kind {
     Permission,
     Missing,
     Network,
+    /// A name lookup that failed: without the host's network no name
+    /// server is reachable (npm's `getaddrinfo EAI_AGAIN registry.npmjs.org`).
+    Resolve,
     Fork,
     Ptrace,
 }
@@ -37,6 +40,12 @@ fn kind_of(line: &str) -> Option<Kind> {
     ];
     if l.contains("ptrace") && (l.contains("not permitted") || l.contains("eperm")) {
         return Some(Kind::Ptrace);
+    }
+    if l.contains("eai_again")
+        || l.contains("temporary failure in name resolution")
+        || l.contains("could not resolve host")
+    {
+        return Some(Kind::Resolve);
     }
     if l.contains("network is unreachable")
         || l.contains("enetunreach")
@@ -71,6 +80,23 @@ fn path_in(line: &str) -> Option<String> {
     line.split(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '‘' | '’' | '“' | '”'))
         .find(|w| w.starts_with('/') && w.len() > 1)
         .map(|w| w.trim_end_matches([':', ',', ')', '.', ';']).to_string())
+}
+
+/// The name a failed lookup was for: the word after `EAI_AGAIN` (node,
+/// npm), after `resolve host:` (curl), else none.
+fn host_in(line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|w| {
+            let a = w[0].to_ascii_lowercase();
+            a.ends_with("eai_again") || a == "host:"
+        })
+        .map(|w| {
+            w[1].trim_matches(['\'', '"', ',', ':', ';', '.'])
+                .to_string()
+        })
+        .filter(|h| !h.is_empty())
 }
 
 /// Where a per-package setting goes in cagebox.toml.
@@ -155,6 +181,22 @@ pub fn find(policy: &Layer, ctx: &Context, package: &str, stderr: &[u8]) -> Vec<
                     ),
                 })
             }
+            Kind::Resolve => {
+                let host = host_in(line);
+                let d =
+                    check_network_access(policy, host.as_deref().unwrap_or("a name server"), 53);
+                (!d.allowed).then(|| Denial {
+                    evidence,
+                    path: None,
+                    access: "resolve".into(),
+                    rule: d.rule,
+                    allow: format!(
+                        "in cagebox.toml, {} network.mode = \"host\"{} (or fetch it on the host, before the install)",
+                        table(package),
+                        widen_of(package, "network.mode")
+                    ),
+                })
+            }
             Kind::Fork => Some(Denial {
                 evidence,
                 path: None,
@@ -213,6 +255,79 @@ mod tests {
         assert_eq!(path_in("no path here"), None);
     }
 
+    struct NoHost;
+    impl crate::spec::build::HostView for NoHost {
+        fn kind(&self, _: &Path) -> Option<crate::spec::build::PathKind> {
+            None
+        }
+        fn top_level(&self) -> Vec<(String, crate::spec::build::PathKind)> {
+            vec![]
+        }
+        fn link(&self, _: &Path) -> Option<std::path::PathBuf> {
+            None
+        }
+    }
+
+    fn with_network(mode: crate::policy::model::NetworkMode) -> Layer {
+        Layer {
+            network: Some(crate::policy::model::Network {
+                mode: Some(mode),
+                allow: None,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn failed_lookups_are_denials_only_without_the_host_network() {
+        use crate::policy::model::NetworkMode;
+        let ctx = Context {
+            project: "/p".into(),
+            package: "/p".into(),
+            home: "/h".into(),
+            uid: 0,
+            gid: 0,
+            env: vec![],
+            args: vec![],
+            terminal: false,
+            rootfs: "/r".into(),
+            nofile_hard: 1024,
+            seccomp_profile: None,
+            host: &NoHost,
+        };
+        let err = b"npm error request to https://registry.npmjs.org/@esbuild%2flinux-x64 failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org\n";
+        for (mode, rule) in [
+            (NetworkMode::None, "network.mode = \"none\""),
+            (NetworkMode::Loopback, "network.mode = \"loopback\""),
+        ] {
+            let d = find(&with_network(mode), &ctx, "esbuild", err);
+            assert_eq!(d.len(), 1, "{mode:?}: {d:?}");
+            assert_eq!(d[0].access, "resolve");
+            assert_eq!(d[0].rule, rule);
+            assert!(
+                d[0].allow.contains("network.mode = \"host\""),
+                "{}",
+                d[0].allow
+            );
+            assert!(d[0].evidence.contains("EAI_AGAIN registry.npmjs.org"));
+        }
+        // With the host's network the failure is the resolver's, not ours.
+        assert!(find(&with_network(NetworkMode::Host), &ctx, "esbuild", err).is_empty());
+    }
+
+    #[test]
+    fn hosts_from_messages() {
+        assert_eq!(
+            host_in("Error: getaddrinfo EAI_AGAIN registry.npmjs.org").as_deref(),
+            Some("registry.npmjs.org")
+        );
+        assert_eq!(
+            host_in("curl: (6) Could not resolve host: example.com").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(host_in("getaddrinfo EAI_AGAIN"), None);
+    }
+
     #[test]
     fn kinds() {
         assert_eq!(
@@ -234,6 +349,16 @@ mod tests {
         assert_eq!(
             kind_of("cat: can't open '/home/u/.ssh/id_rsa': No such file or directory"),
             Some(Kind::Missing)
+        );
+        assert_eq!(
+            kind_of(
+                "npm error request to https://registry.npmjs.org/x failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org"
+            ),
+            Some(Kind::Resolve)
+        );
+        assert_eq!(
+            kind_of("curl: (6) Could not resolve host: example.com"),
+            Some(Kind::Resolve)
         );
         assert_eq!(kind_of("all fine"), None);
     }

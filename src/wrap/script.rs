@@ -121,6 +121,15 @@ fn shell_layer() -> crate::policy::Layer {
     }
 }
 
+/// For a script without the host's network: a nested npm or pnpm (esbuild's
+/// install.js falls back to `npm install` of its platform package, many
+/// downloaders shell out to npm) would retry every fetch, npm's backoff
+/// taking ~70 s before it gives up on what cannot succeed; with no retries
+/// it fails at once, with the resolver's error (denial.rs reports it).
+fn offline_env() -> Vec<(String, String)> {
+    vec![("npm_config_fetch_retries".into(), "0".into())]
+}
+
 /// The prefix of the `node` on PATH when its headers are installed with it
 /// (`PREFIX/bin/node` and `PREFIX/include/node/node_version.h`).
 fn installed_node_headers() -> Option<PathBuf> {
@@ -219,6 +228,7 @@ pub fn main(args: &[String]) -> Result<i32, WrapError> {
         report: None,
         keep_stderr_tail: true,
         defer_cleanup: true,
+        offline_env: offline_env(),
     };
     let base = RecordBase {
         session: &session,
