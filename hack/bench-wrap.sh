@@ -19,8 +19,15 @@
 #      node_modules removed before each run;
 #   4. cargo, real project: integration/fixtures/cargo/real (serde derive,
 #      serde_json, the cc crate compiling C); `cargo build` vs `cagebox cargo
-#      build` with a warm registry, target/ removed before each run.
-# Sections 3 and 4 print `skip: <reason>` when their registry is unreachable.
+#      build` with a warm registry, target/ removed before each run;
+#   5. npm, a real application with 50 scripts: a ~600-package tree from the
+#      registry (express, react, sharp, esbuild, webpack, jest, eslint,
+#      typescript, babel...: 3 real install scripts) plus section 2's 50
+#      `node install.js` packages; `npm ci` vs `cagebox npm ci` on a warm
+#      cache, in turn (plain, cagebox, plain, ...: the ratio is taken pair
+#      by pair, so a drift of the machine's speed during the ~minute of a
+#      pair does not land on one side), node_modules removed before each run.
+# Sections 3, 4 and 5 print `skip: <reason>` when their registry is unreachable.
 # Results are printed as markdown and written as the section
 # "## Package-manager wrappers" of docs/benchmarks.md (replaced if present,
 # appended if not; the rest of the file, written by hack/bench.sh, is kept).
@@ -29,8 +36,9 @@
 # BENCH_WRAP_WARMUP (section 1, default 3), BENCH_WRAP_NPM_RUNS (sections 2
 # and 3, default 10), BENCH_WRAP_NPM_WARMUP (default 1), BENCH_WRAP_CARGO_RUNS
 # (default 3), BENCH_WRAP_CARGO_WARMUP (default 0), BENCH_WRAP_SCRIPTS
-# (section 2's number of dependencies, default 50), BENCH_WRAP_SECTIONS
-# (default "1 2 3 4"), BENCH_DOC (path, or - for stdout only), CAGEBOX,
+# (sections 2 and 5: the number of script packages, default 50),
+# BENCH_WRAP_REAL_RUNS (section 5: pairs, default 5), BENCH_WRAP_SECTIONS
+# (default "1 2 3 4 5"), BENCH_DOC (path, or - for stdout only), CAGEBOX,
 # BWRAP, NPM, CARGO_BIN, BENCH_KEEP_TMP=1 (keep the temp dir).
 #
 # Needs root. Everything is under one temp dir in /var/tmp (not /tmp: the
@@ -56,7 +64,8 @@ NPM_WARMUP=${BENCH_WRAP_NPM_WARMUP:-1}
 CARGO_RUNS=${BENCH_WRAP_CARGO_RUNS:-3}
 CARGO_WARMUP=${BENCH_WRAP_CARGO_WARMUP:-0}
 NSCRIPTS=${BENCH_WRAP_SCRIPTS:-50}
-SECTIONS=${BENCH_WRAP_SECTIONS:-1 2 3 4}
+REAL_RUNS=${BENCH_WRAP_REAL_RUNS:-5}
+SECTIONS=${BENCH_WRAP_SECTIONS:-1 2 3 4 5}
 DOC=${BENCH_DOC:-$REPO/docs/benchmarks.md}
 ESBUILD_VERSION=0.25.12
 CARGO_FIXTURE=$REPO/integration/fixtures/cargo/real
@@ -177,13 +186,14 @@ fstype() { findmnt -n -o FSTYPE -T "$1" 2>/dev/null || stat -f -c %T "$1" 2>/dev
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "temp dir $TMP; sections: $SECTIONS; load before: $LOAD_BEFORE"
 
-# make_npm50 DIR KIND: a project in DIR with $NSCRIPTS local `file:`
-# dependencies, each with a postinstall that writes ran.txt into its own
-# directory: KIND sh is `echo ran >ran.txt` (the floor), KIND node is
-# `node install.js` (what most real install scripts are).
-make_npm50() {
+# npm50_deps DIR KIND: $NSCRIPTS local packages as `file:` tarballs in
+# DIR-tarballs (sources in DIR-src), each with a postinstall that writes
+# ran.txt into its own directory: KIND sh is `echo ran >ran.txt` (the
+# floor), KIND node is `node install.js` (what most real install scripts
+# are). Prints their `dependencies` object.
+npm50_deps() {
 	local dir=$1 kind=$2 src=$1-src tb=$1-tarballs deps="{}" i n cmd
-	mkdir -p "$dir" "$src" "$tb"
+	mkdir -p "$src" "$tb"
 	case "$kind" in
 	sh) cmd="echo ran >ran.txt" ;;
 	node) cmd="node install.js" ;;
@@ -200,6 +210,15 @@ make_npm50() {
 			-czf "$tb/$n-1.0.0.tgz" -C "$src/$n" package
 		deps=$(jq -c --arg n "$n" --arg v "file:$tb/$n-1.0.0.tgz" '. + {($n): $v}' <<<"$deps")
 	done
+	printf '%s\n' "$deps"
+}
+
+# make_npm50 DIR KIND: a project in DIR depending on npm50_deps DIR KIND,
+# installed without its scripts.
+make_npm50() {
+	local dir=$1 deps
+	mkdir -p "$dir"
+	deps=$(npm50_deps "$dir" "$2")
 	jq -n --argjson d "$deps" '{name: "bench-npm50", version: "1.0.0", private: true, dependencies: $d}' >"$dir/package.json"
 	(cd "$dir" && "$NPM" install --ignore-scripts >/dev/null) || die "npm install --ignore-scripts failed in $dir"
 }
@@ -385,6 +404,76 @@ if want 4; then
 	fi
 fi
 
+# ------------------------------------------------------------ 5. real app + 50 scripts
+# A web application's tree, pinned (resolved once from the registry per run:
+# ~600 packages, install scripts in core-js, esbuild and sharp).
+REAL_DEPS='{"express": "4.21.2", "react": "18.3.1", "react-dom": "18.3.1", "lodash": "4.17.21",
+	"core-js": "3.39.0", "sharp": "0.33.5", "esbuild": "0.25.12"}'
+REAL_DEV_DEPS='{"webpack": "5.97.1", "jest": "29.7.0", "eslint": "8.57.1", "typescript": "5.7.2",
+	"@babel/core": "7.26.0", "@babel/preset-env": "7.26.0", "prettier": "3.4.2"}'
+# The files npm ci put in node_modules, by name (what the scripts wrote
+# themselves left out).
+tree_of() { (cd "$1/node_modules" && find . -name ran.txt -prune -o -print | LC_ALL=C sort); }
+if want 5; then
+	say "== 5. npm ci of a real application + $NSCRIPTS script packages, warm cache ($REAL_RUNS pairs, in turn)"
+	P5=$TMP/real-app
+	mkdir -p "$P5"
+	if ! reachable "https://registry.npmjs.org/express"; then
+		skip 5 "the npm registry (https://registry.npmjs.org) is not reachable"
+	else
+		deps5=$(npm50_deps "$P5" node)
+		jq -n --argjson d "$REAL_DEPS" --argjson l "$deps5" --argjson dd "$REAL_DEV_DEPS" \
+			'{name: "bench-real-app", version: "1.0.0", private: true, dependencies: ($d + $l), devDependencies: $dd}' \
+			>"$P5/package.json"
+		if ! (cd "$P5" && "$NPM" install --package-lock-only --ignore-scripts >/dev/null 2>"$TMP/real-lock.err"); then
+			skip 5 "npm could not resolve the application's tree: $(tail -n 3 "$TMP/real-lock.err" | tr '\n' ' ')"
+		else
+			cd "$P5"
+			# Warm the cache, and check both install the same tree and run every script.
+			"$NPM" ci >/dev/null 2>"$TMP/real-plain.err" || die "plain npm ci failed: $(tail -n 20 "$TMP/real-plain.err")"
+			[ "$(ls node_modules/bench-dep-*/ran.txt | wc -l)" -eq "$NSCRIPTS" ] || die "plain npm ci missed scripts"
+			node_modules/.bin/esbuild --version | grep -qx "$ESBUILD_VERSION" || die "esbuild does not run after npm ci"
+			tree_of "$P5" >"$TMP/real-tree.plain"
+			rm -rf node_modules
+			$(cbx_wrap npm) --report "$TMP/real-report.json" ci >/dev/null 2>"$TMP/real.err" ||
+				die "cagebox npm ci failed: $(tail -n 20 "$TMP/real.err")"
+			[ "$(ls node_modules/bench-dep-*/ran.txt | wc -l)" -eq "$NSCRIPTS" ] || die "cagebox npm ci missed scripts"
+			node_modules/.bin/esbuild --version | grep -qx "$ESBUILD_VERSION" || die "esbuild does not run after cagebox npm ci"
+			node -e 'require("sharp")' || die "sharp does not load after cagebox npm ci"
+			tree_of "$P5" >"$TMP/real-tree.cagebox"
+			diff "$TMP/real-tree.plain" "$TMP/real-tree.cagebox" >"$TMP/real-tree.diff" ||
+				die "cagebox npm ci installed another tree than npm ci: $(head -n 20 "$TMP/real-tree.diff")"
+			n_ok=$(jq '[.scripts[] | select(.verdict == "ok")] | length' "$TMP/real-report.json")
+			n_all=$(jq '.scripts | length' "$TMP/real-report.json")
+			[ "$n_ok" -eq "$n_all" ] || die "cagebox npm ci: $n_ok of $n_all scripts ok"
+			tail -n1 "$TMP/real.err" | sed 's/^/  /' >&2
+			put 5 scripts "$n_all"
+			put 5 packages "$(jq '.packages | length - 1' package-lock.json)"
+			put 5 files "$(wc -l <"$TMP/real-tree.plain")"
+			# hyperfine runs one command's runs, then the other's; a minute-long
+			# npm ci on ext4 drifts (inode allocation after each rm -rf), so
+			# here the two take turns, and each pair gives a ratio.
+			: >"$TMP/real.tsv"
+			for i in $(seq 1 "$REAL_RUNS"); do
+				line=""
+				for cmd in "$NPM ci" "$(cbx_wrap npm) ci"; do
+					rm -rf node_modules
+					sync
+					t0=$(date +%s%N)
+					$cmd >/dev/null 2>>"$TMP/real-runs.err" || die "run $i: $cmd failed: $(tail -n 20 "$TMP/real-runs.err")"
+					t1=$(date +%s%N)
+					line="$line $(((t1 - t0) / 1000000))"
+				done
+				say "  pair $i: plain, cagebox ms:$line"
+				echo "${line# }" >>"$TMP/real.tsv"
+			done
+			cd "$REPO"
+			put 5 pairs "$(tr ' \n' ',;' <"$TMP/real.tsv")"
+			[ -z "$(state_leftovers)" ] || odd "cagebox npm ci (real application) left state behind: $(state_leftovers)"
+		fi
+	fi
+fi
+
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 left=$(comm -13 "$TMP/cgroups.before" <(cgroups_now) | tr '\n' ' ')
 [ -z "$left" ] || odd "cagebox-exec cgroups left after the runs: $left"
@@ -423,7 +512,7 @@ import os, re, sys
 res_dir, doc_path = sys.argv[1:]
 E = os.environ
 R = {}
-for s in "1234":
+for s in "12345":
     p = os.path.join(res_dir, s)
     if os.path.exists(p):
         R[s] = dict(l.rstrip("\n").split("=", 1) for l in open(p) if "=" in l)
@@ -484,6 +573,24 @@ r = R.get("3")
 if r:
     extra = "" if "skip" in r else f"{r['scripts']} script(s), {r['script_wall_ms']} ms inside cagebox"
     rows.append(row(f"`npm ci`, esbuild@{E['B_ESBUILD']} from the registry, warm cache", r, extra))
+r = R.get("5")
+if r and "skip" not in r:
+    pairs = [tuple(int(x) / 1000 for x in p.split(",")) for p in r["pairs"].split(";") if p]
+    def median(xs):
+        xs = sorted(xs)
+        return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+    r["plain"] = str(median([a for a, _ in pairs]))
+    r["cagebox"] = str(median([b for _, b in pairs]))
+    q = [b / a for a, b in pairs]
+    r["ratio"], r["ratio_min"], r["ratio_max"] = median(q), min(q), max(q)
+    r["n_pairs"] = len(pairs)
+if r:
+    extra = "" if "skip" in r else (
+        f"{r['packages']} packages, {r['scripts']} scripts ({E['B_N']} `node install.js` + core-js, esbuild, sharp); "
+        f"{r['n_pairs']} pairs in turn, per-pair ratio median **{r['ratio']:.3f}x** "
+        f"(min {r['ratio_min']:.3f}, max {r['ratio_max']:.3f}); "
+        f"{(float(r['cagebox']) - float(r['plain'])) / int(r['scripts']) * 1000:.1f} ms per script")
+    rows.append(row(f"`npm ci`, a web application from the registry + {E['B_N']} script packages, warm cache", r, extra))
 r = R.get("4")
 if r:
     extra = "" if "skip" in r else f"{r['crates']} crates in Cargo.lock; fetch on the host + build in one container"
@@ -493,10 +600,10 @@ if rows:
             "| project | plain median s | cagebox median s | cagebox/plain | notes |",
             "| --- | ---: | ---: | ---: | --- |", *rows, ""]
     verdicts = []
-    for k, name in (("3", "npm ci"), ("4", "cargo build")):
+    for k, name in (("3", "npm ci"), ("4", "cargo build"), ("5", "npm ci of the application")):
         r = R.get(k)
         if r and "skip" not in r:
-            q = float(r["cagebox"]) / float(r["plain"])
+            q = r["ratio"] if "ratio" in r else float(r["cagebox"]) / float(r["plain"])
             v = f"{name} {q:.2f}x {'met' if q <= 1.10 else 'MISSED'}"
             if q < 1:
                 v += " (cagebox below plain: within this run's noise, see the load average)"
@@ -512,6 +619,12 @@ if rows:
         if "cagebox_shm" in r:
             line += f", {float(r['cagebox_shm']) - float(r['plain']):.1f} s with the state root on tmpfs"
         out += [line + ".", ""]
+    r = R.get("5")
+    if r and "skip" not in r:
+        extra = float(r["cagebox"]) - float(r["plain"])
+        out += [f"A real application with {r['scripts']} install scripts: cagebox adds {extra:+.2f} s "
+                f"to a {float(r['plain']):.1f} s `npm ci` (per-pair ratio {r['ratio']:.3f}x, "
+                f"spread {r['ratio_min']:.3f}-{r['ratio_max']:.3f}).", ""]
 results = "\n".join(out)
 print("\n" + results)
 
@@ -529,9 +642,9 @@ regenerate this section alone with:
 ```
 
 (needs root, hyperfine, bubblewrap, npm, jq, curl, a rustup toolchain in
-`/root`; sections 3 and 4 need the npm registry and crates.io and print
+`/root`; sections 3-5 need the npm registry or crates.io and print
 `skip: <reason>` without them. `BENCH_WRAP_RUNS`/`BENCH_WRAP_WARMUP` (section
-1), `BENCH_WRAP_NPM_RUNS`/`BENCH_WRAP_NPM_WARMUP`,
+1), `BENCH_WRAP_NPM_RUNS`/`BENCH_WRAP_NPM_WARMUP`, `BENCH_WRAP_REAL_RUNS` (section 5),
 `BENCH_WRAP_CARGO_RUNS`/`BENCH_WRAP_CARGO_WARMUP` change the counts,
 `BENCH_WRAP_SECTIONS` picks sections, `BENCH_DOC=-` only prints.)
 
@@ -585,6 +698,23 @@ Oddities seen in this run:
    by one `cargo fetch`, real HOME `/root`; `cargo build` vs `cagebox cargo
    build` (which runs `cargo fetch` on the host, then the build offline in one
    `cargo-build` container), `target/` removed before each run.
+5. A web application's package.json (dependencies express 4.21.2, react and
+   react-dom 18.3.1, lodash 4.17.21, core-js 3.39.0, sharp 0.33.5, esbuild
+   {E['B_ESBUILD']}; devDependencies webpack 5.97.1, jest 29.7.0, eslint 8.57.1,
+   typescript 5.7.2, @babel/core and @babel/preset-env 7.26.0, prettier
+   3.4.2) plus {E['B_N']} `file:` packages like section 2's whose postinstall is
+   `node install.js`; its lockfile resolved from the registry at run time
+   (`npm install --package-lock-only --ignore-scripts`), the cache warmed by
+   one `npm ci`. Before timing, plain `npm ci` and `cagebox npm ci` must
+   install the same file tree (names, without the scripts' `ran.txt`), both
+   must run all {E['B_N']} scripts, esbuild must run and sharp load after
+   cagebox's, and cagebox must report every script `ok`. Then
+   `BENCH_WRAP_REAL_RUNS` pairs, each `npm ci` then `cagebox npm ci`,
+   `node_modules` removed and `sync` before each run, timed by the script
+   (`date +%s%N`): not hyperfine, which runs all of one command's runs
+   before the other's, so a drift in the machine's speed (ext4's inode
+   allocation after repeated `rm -rf` of ~20,000 files is one) would land on
+   one side. The ratio is taken per pair; the table's medians are per command.
 
 Every wrapped call gets `--root` and `--audit-log` in the temp dir, so the
 benchmark leaves nothing in `/run/cagebox` or `~/.local/state`; after each
