@@ -46,9 +46,10 @@ read_ms() { echo $(( $(sed -n 's/^cs=//p' <<<"$output") * 10 )); }
 	assert_eq "$(cgfile "$id2" memory.swap.max)" max "swap -1: unlimited"
 }
 
-# KNOWN BUG (libcgroups 0.7.0 src/v2/memory.rs:101-109, Memory::set skips 0):
-# swap == limit is written as nothing, so memory.swap.max stays "max"
-# (unlimited swap) where runc writes 0.
+# libcgroups 0.7.0 (src/v2/memory.rs:101-109, Memory::set) skips a v2 swap
+# value of 0, so swap == limit would leave memory.swap.max at "max"
+# (unlimited swap) where runc writes 0; cagebox writes it itself
+# (src/runtime/swap.rs). This test fails if that is lost.
 @test "memory+swap: swap == limit means no swap: memory.swap.max = 0 (cagebox writes it: libcgroups 0.7 skips 0)" {
 	RES="\"memory\": {\"limit\": $M64, \"swap\": $M64}" bg_start "$ID"
 	assert_eq "$(cgfile "$ID" memory.swap.max)" 0 "swap == limit: no swap"

@@ -88,7 +88,8 @@ R() { echo "$BATS_TEST_TMPDIR/report.json"; }
 	[ ! -e "$SBX" ] || fail "$SBX left after SIGTERM"
 }
 
-# KNOWN BUG: see "memory+swap: swap == limit" in resources.bats.
+# libcgroups skips the 0 that swap == limit means: see "memory+swap: swap ==
+# limit" in resources.bats (cagebox writes it: src/runtime/swap.rs).
 @test "exec --memory 96M (memory_swap = memory, no swap): memory.swap.max = 0 (cagebox writes it: libcgroups 0.7 skips 0)" {
 	bg_exec --memory 96M -- sleep 30
 	assert_eq "$(cat "$SBX/memory.max")" $((96 << 20))

@@ -74,12 +74,25 @@ fn kind_of(line: &str) -> Option<Kind> {
     None
 }
 
-/// The first absolute path in `line`, without quotes and trailing punctuation.
+/// The path a message is about: its first absolute path, without quotes and
+/// trailing punctuation, unless that is the program's name in front of the
+/// message (`/bin/sh: can't create /x: Read-only file system`, as a shell
+/// run by its full path prints it) and another path follows.
 fn path_in(line: &str) -> Option<String> {
     // coreutils quotes with ‘…’ in UTF-8 locales, node with '…'.
-    line.split(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '‘' | '’' | '“' | '”'))
-        .find(|w| w.starts_with('/') && w.len() > 1)
-        .map(|w| w.trim_end_matches([':', ',', ')', '.', ';']).to_string())
+    let mut paths = line
+        .split(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '‘' | '’' | '“' | '”'))
+        .filter(|w| w.starts_with('/') && w.len() > 1);
+    let first = paths.next()?;
+    let target = match paths.next() {
+        Some(next) if first.ends_with(':') => next,
+        _ => first,
+    };
+    Some(
+        target
+            .trim_end_matches([':', ',', ')', '.', ';'])
+            .to_string(),
+    )
 }
 
 /// The name a failed lookup was for: the word after `EAI_AGAIN` (node,
@@ -251,6 +264,21 @@ mod tests {
             path_in("mkdir: cannot create directory ‘/var/tmp/o/m’: Read-only file system")
                 .as_deref(),
             Some("/var/tmp/o/m")
+        );
+        // The program's name in front, then the path the message is about.
+        assert_eq!(
+            path_in("/bin/sh: can't create /var/tmp/o/marker: Read-only file system").as_deref(),
+            Some("/var/tmp/o/marker")
+        );
+        assert_eq!(
+            path_in("npm error /bin/sh: 1: cannot create /root/x: Read-only file system")
+                .as_deref(),
+            Some("/root/x")
+        );
+        // Only a program name: nothing else to name.
+        assert_eq!(
+            path_in("/bin/sh: can't fork: Resource temporarily unavailable").as_deref(),
+            Some("/bin/sh")
         );
         assert_eq!(path_in("no path here"), None);
     }

@@ -187,8 +187,13 @@ impl Summary {
     /// `cagebox: N scripts: A ok, D denied, K killed, F failed; slowest NAME@VERSION PHASE 1.2s`
     pub fn line(&self) -> String {
         let mut s = format!(
-            "cagebox: {} scripts: {} ok, {} denied, {} killed, {} failed",
-            self.scripts, self.ok, self.denied, self.killed, self.failed
+            "cagebox: {} script{}: {} ok, {} denied, {} killed, {} failed",
+            self.scripts,
+            if self.scripts == 1 { "" } else { "s" },
+            self.ok,
+            self.denied,
+            self.killed,
+            self.failed
         );
         if let Some(r) = &self.slowest {
             s.push_str(&format!(
