@@ -900,7 +900,7 @@ pnpm_project() {
 	diff <(ls "$T/plain/node_modules/.pnpm") <(ls "$PROJECT/node_modules/.pnpm") || fail "different packages installed"
 }
 
-@test "cargo build: a real project (serde derive, serde_json, the cc crate compiling C) from crates.io: fetch on the host, build offline" {
+@test "cargo build, test, run: a real project (serde derive, serde_json, the cc crate compiling C) from crates.io: fetch on the host, build offline" {
 	needs_registry https://index.crates.io/config.json "crates.io"
 	WRAP_TIMEOUT=$WRAP_REAL_TIMEOUT
 	cargo_project real
@@ -911,6 +911,17 @@ pnpm_project() {
 	assert_eq "$output" '{"sum":42,"from":"c"}'
 	[ -f "$PROJECT/Cargo.lock" ] || fail "no Cargo.lock"
 	assert_jq "$(cat "$REPORT")" '.manager == "cargo" and .exit_code == 0 and .scripts[0].verdict == "ok"'
+	# The same project's tests (the derive and the C function inside the
+	# sandbox), then the program itself through cargo run.
+	run --separate-stderr wrap cargo test
+	show
+	[ "$status" -eq 0 ] || fail "cargo test: status $status"
+	assert_contains "$output" "test tests::c_adds_and_serde_derives ... ok"
+	assert_jq "$(cat "$REPORT")" '.manager == "cargo" and .exit_code == 0 and .scripts[0].verdict == "ok"'
+	run --separate-stderr wrap cargo run
+	show
+	[ "$status" -eq 0 ] || fail "cargo run: status $status"
+	assert_eq "$output" '{"sum":42,"from":"c"}'
 }
 
 @test "npm: a session directory left by a SIGKILLed cagebox npm is removed by the next run; a live run's is kept" {
