@@ -125,14 +125,19 @@ rec() { jq -c --arg n "$1" '.scripts[] | select(.package == $n)' "$W/report.json
 	assert_eq "$(wc -l <"$W/audit.jsonl")" 1 "audit log lines"
 }
 
-@test "cagebox npm: [packages.NAME] limits fire in each script's v2 cgroup (oom, pids); a write outside is denied; the others run on" {
+@test "cagebox npm: [packages.NAME] limits fire in each script's v2 cgroup (oom, pids); a write outside is denied; a script surviving its killed child is ok, with a note; the others run on" {
 	pkg v2-membomb 'dd if=/dev/zero of=/dev/null bs=100M count=1 && echo v2-membomb survived'
 	pkg v2-forkbomb 'i=0; while [ $i -lt 60 ]; do sleep 5 & i=$((i+1)); done; wait; echo v2-forkbomb survived'
+	# Survives its killed child: ok, and the line says what was killed.
+	pkg v2-survivor 'dd if=/dev/zero of=/dev/null bs=100M count=1; echo v2-survivor went on'
 	pkg v2-writer "echo x >$OUT/marker && echo v2-writer wrote"
 	pkg v2-zgood 'echo ran >ran.txt'
 	cat >"$P/cagebox.toml" <<-'EOF'
 		version = 1
 		[packages."v2-membomb".limits]
+		memory = "32M"
+		memory_swap = "32M"
+		[packages."v2-survivor".limits]
 		memory = "32M"
 		memory_swap = "32M"
 		[packages."v2-forkbomb".limits]
@@ -146,11 +151,14 @@ rec() { jq -c --arg n "$1" '.scripts[] | select(.package == $n)' "$W/report.json
 	assert_contains "$output" "cagebox: v2-membomb@1.0.0 postinstall: killed (oom)"
 	assert_contains "$output" "cagebox: v2-forkbomb@1.0.0 postinstall: killed (pids)"
 	assert_contains "$output" "cagebox: v2-writer@1.0.0 postinstall: denied (write)"
-	assert_contains "$output" "cagebox: 4 scripts: 1 ok, 1 denied, 2 killed, 0 failed"
+	assert_contains "$output" "v2-survivor went on"
+	assert_contains "$output" "cagebox: v2-survivor@1.0.0 postinstall: ok, 1 process(es) killed by limits.memory"
+	assert_contains "$output" "cagebox: 5 scripts: 2 ok, 1 denied, 2 killed, 0 failed"
 	assert_jq "$(rec v2-membomb)" '.reason == "oom" and .oom_kills >= 1 and .peak_memory_bytes <= 33554432
 		and any(.policy_layers[]; test("cagebox.toml"))'
 	assert_jq "$(rec v2-forkbomb)" '.reason == "pids" and .pids_limit_hits >= 1 and .peak_pids <= 16'
 	assert_jq "$(rec v2-writer)" "any(.denials[]; .access == \"write\" and .path == \"$OUT/marker\")"
 	assert_jq "$(rec v2-zgood)" '.verdict == "ok"'
-	assert_jq "$(cat "$W/report.json")" '.exit_code == 1 and (.scripts | length) == 4'
+	assert_jq "$(rec v2-survivor)" '.verdict == "ok" and .oom_kills == 1'
+	assert_jq "$(cat "$W/report.json")" '.exit_code == 1 and (.scripts | length) == 5'
 }

@@ -77,8 +77,27 @@ impl Record {
             "failed" => format!("failed (exit {})", self.exit_code),
             "killed" => format!("killed ({})", self.reason),
             "denied" => format!("denied ({})", self.denied_what()),
-            "ok" if !self.denials.is_empty() => {
-                format!("ok, {} denied attempt(s)", self.denials.len())
+            // A script that succeeded although the sandbox refused it
+            // something, or a limit stopped one of its processes (a build
+            // that shrugged off a killed compiler may be incomplete).
+            "ok" => {
+                let mut v = "ok".to_string();
+                if !self.denials.is_empty() {
+                    v.push_str(&format!(", {} denied attempt(s)", self.denials.len()));
+                }
+                if self.oom_kills > 0 {
+                    v.push_str(&format!(
+                        ", {} process(es) killed by limits.memory",
+                        self.oom_kills
+                    ));
+                }
+                if self.pids_limit_hits > 0 {
+                    v.push_str(&format!(
+                        ", {} fork(s) refused by limits.pids",
+                        self.pids_limit_hits
+                    ));
+                }
+                v
             }
             v => v.to_string(),
         };
@@ -258,6 +277,43 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ok_line_says_what_the_sandbox_stopped() {
+        let mut r = Record {
+            package: "p".into(),
+            version: Some("1.0.0".into()),
+            phase: "postinstall".into(),
+            verdict: "ok".into(),
+            wall_ms: 1200,
+            ..Default::default()
+        };
+        assert_eq!(r.lines(), vec!["cagebox: p@1.0.0 postinstall: ok (1.2s)"]);
+        r.oom_kills = 1;
+        r.pids_limit_hits = 3;
+        assert_eq!(
+            r.lines()[0],
+            "cagebox: p@1.0.0 postinstall: ok, 1 process(es) killed by limits.memory, 3 fork(s) refused by limits.pids (1.2s)"
+        );
+    }
+
+    #[test]
+    fn one_script_or_more() {
+        let r = Record {
+            verdict: "ok".into(),
+            ..Default::default()
+        };
+        assert!(
+            Summary::of(std::slice::from_ref(&r))
+                .line()
+                .starts_with("cagebox: 1 script: 1 ok,")
+        );
+        assert!(
+            Summary::of(&[r.clone(), r])
+                .line()
+                .starts_with("cagebox: 2 scripts: 2 ok,")
+        );
+    }
 
     #[test]
     fn civil_dates() {
