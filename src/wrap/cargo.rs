@@ -123,7 +123,6 @@ pub fn run(opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
         args: argv,
         keep_stderr_tail: true,
         defer_cleanup: false,
-        offline_env: vec![],
         ..Default::default()
     };
     let rt = Runtime::new(opts.root.clone());
