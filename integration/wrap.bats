@@ -60,8 +60,10 @@ teardown() { wrap_teardown; }
 	run --separate-stderr wrap npm install
 	show
 	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status: the install must fail like npm's own (the script failed)"
+	# The nested npm's registry is the listener: silent means nothing was
+	# fetched (npm removes the failed package's directory, so what it
+	# would have installed there cannot be looked for).
 	assert_listener_silent
-	[ ! -e "$PROJECT/node_modules/evil-fetch/second-stage/node_modules/is-number" ] || fail "the second stage was installed"
 	# Without the host's network a nested npm gets npm_config_fetch_retries=0
 	# (sandbox::offline_env), so it fails at once instead of backing off
 	# for a minute on what cannot succeed.
