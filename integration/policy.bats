@@ -2301,6 +2301,21 @@ pids_max_for() {
 
 # ============================================================ report
 
+@test "exec: deny: a caller other than root is refused with exit 125 naming root, before anything is made (no rootless mode)" {
+	local d="$T/nonroot"
+	mkdir -p "$d"
+	run --separate-stderr as_nobody "$d" exec --root "$d/state" -- sh -c 'echo ran >ran.txt'
+	assert_eq "$status" 125 "$stderr"
+	assert_contains "$stderr" "exec: needs root"
+	assert_contains "$stderr" "nothing was run"
+	[ ! -e "$d/project/ran.txt" ] || fail "the command ran"
+	[ ! -e "$d/state" ] || fail "the state root was made: $(ls -la "$d/state")"
+	# A bad policy still gets its own error first (it says more).
+	run --separate-stderr as_nobody "$d" exec --root "$d/state" --preset no-such-preset -- true
+	assert_eq "$status" 125 "$stderr"
+	assert_contains "$stderr" "no-such-preset"
+}
+
 @test "report: allow: --report writes every field with plausible values" {
 	run --separate-stderr cbx_exec --report "$T/report.json" -- sh -c 'echo hi; exit 3'
 	[ "$status" -eq 3 ] || fail "status $status: $stderr"

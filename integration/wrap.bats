@@ -647,6 +647,27 @@ pnpm_project() {
 	echo "store-dir=$WRAP_BASE/pnpm-store" >"$PROJECT/.npmrc"
 }
 
+@test "npm, pnpm, cargo: a caller other than root is refused with exit 125 naming root; the manager never runs, cargo fetches nothing" {
+	local d="$T/nonroot"
+	mkdir -p "$d/project"
+	echo '{"name": "p", "version": "1.0.0", "scripts": {"postinstall": "echo ran >ran.txt"}}' >"$d/project/package.json"
+	local m
+	for m in npm pnpm; do
+		run --separate-stderr as_nobody "$d" "$m" --root "$d/state" install
+		assert_eq "$status" 125 "$m: $stderr"
+		assert_contains "$stderr" "$m: needs root"
+		[ ! -e "$d/project/node_modules" ] && [ ! -e "$d/project/ran.txt" ] || fail "$m ran"
+	done
+	cp -r "$WRAP_FIX/cargo/benign/." "$d/project/"
+	chmod -R a+rwX "$d/project"
+	run --separate-stderr as_nobody "$d" cargo --root "$d/state" build
+	assert_eq "$status" 125 "cargo: $stderr"
+	assert_contains "$stderr" "cargo: needs root"
+	[ ! -e "$d/project/target" ] && [ ! -e "$d/project/Cargo.lock" ] || fail "cargo ran"
+	[ ! -e "$d/state" ] || fail "the state root was made: $(ls -la "$d/state")"
+	[ -z "$(ls -A "$d/home")" ] || fail "something was written into HOME: $(ls -A "$d/home")"
+}
+
 @test "pnpm: a hostile and a benign dependency: the hostile writes are denied and harmless; records say manager pnpm" {
 	pnpm_project evil-write good-cc
 	run --separate-stderr wrap pnpm install --no-frozen-lockfile

@@ -411,6 +411,21 @@ gone_pid() {
 	printf -v "$1" '%s' "$p"
 }
 
+# as_nobody DIR ARGS...: `cagebox ARGS` as uid/gid 65534 (nobody), from
+# DIR/project with HOME DIR/home, through a copy of $RUNTIME in DIR (the
+# tree it was built in may be closed to others). DIR is made writable for
+# that user, so a state root given as DIR/state would show whatever
+# cagebox made there. For the refusal of a caller other than root.
+as_nobody() {
+	local d=$1
+	shift
+	install -m 0755 "$RUNTIME" "$d/cagebox"
+	mkdir -p "$d/project" "$d/home"
+	chmod 0777 "$d" "$d/project" "$d/home"
+	timeout -k 5 60 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env -C "$d/project" HOME="$d/home" "$d/cagebox" "$@" </dev/null 3>&-
+}
+
 # assert_state_root_empty: nothing at all under --root (for failed creates).
 assert_state_root_empty() {
 	if [ -d "$STATE" ] && [ -n "$(ls -A "$STATE")" ]; then

@@ -40,6 +40,22 @@ pub enum SandboxError {
     Refused { key: String, reason: String },
     #[error("{what}: {msg}")]
     Io { what: String, msg: String },
+    #[error(
+        "{0}: needs root: every sandbox is a container (namespaces, cgroups and mounts, which only root can make), and cagebox has no rootless mode yet; nothing was run"
+    )]
+    NeedsRoot(String),
+}
+
+/// Refuses to go on without root, before anything is made: run as another
+/// user, libcontainer would fail halfway (a rootless container without a
+/// user namespace mapping, or a cgroup directory it may not create). Called
+/// after the policy is read, whose errors say more.
+pub fn require_root(what: &str) -> Result<(), SandboxError> {
+    if nix::unistd::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(SandboxError::NeedsRoot(what.to_string()))
+    }
 }
 
 fn io(what: impl Into<String>, e: impl std::fmt::Display) -> SandboxError {
@@ -339,6 +355,7 @@ pub fn run(rt: &Runtime, req: &Request) -> Result<Ran, SandboxError> {
     let id = id.as_str();
     let mut inv = Invocation::current(req)?;
     let mut resolved = resolve(req, &inv.project)?;
+    require_root("exec")?;
     offline_env(&mut resolved.policy, &req.offline_env);
     if inv.terminal
         && resolved

@@ -104,13 +104,6 @@ pub fn run(opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
         .cloned()
         .unwrap_or_default();
     let offline = args.iter().any(|a| a == "--offline" || a == "--frozen");
-    if BUILDING.contains(&sub.as_str()) && !offline {
-        let code = fetch(args)?;
-        if code != 0 {
-            eprintln!("cagebox: cargo fetch failed (exit {code}); nothing was built");
-            return Ok(code);
-        }
-    }
     let cwd = std::env::current_dir().map_err(|e| io("current directory", e))?;
     let project = std::fs::canonicalize(&cwd).map_err(|e| io(cwd.display().to_string(), e))?;
     let mut argv = vec!["cargo".to_string()];
@@ -125,6 +118,16 @@ pub fn run(opts: &WrapOpts, args: &[String]) -> Result<i32, WrapError> {
         defer_cleanup: false,
         ..Default::default()
     };
+    // A bad policy, or no root, fails before the fetch: nothing runs.
+    sandbox::resolve(&req, &project)?;
+    sandbox::require_root("cargo")?;
+    if BUILDING.contains(&sub.as_str()) && !offline {
+        let code = fetch(args)?;
+        if code != 0 {
+            eprintln!("cagebox: cargo fetch failed (exit {code}); nothing was built");
+            return Ok(code);
+        }
+    }
     let rt = Runtime::new(opts.root.clone());
     let ran = sandbox::run(&rt, &req)?;
     let (name, version) = crate_name(&project);

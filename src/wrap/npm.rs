@@ -166,6 +166,7 @@ pub fn run(manager: &str, opts: &WrapOpts, args: &[String]) -> Result<i32, WrapE
     let project = fs::canonicalize(&cwd).map_err(|e| io(cwd.display().to_string(), e))?;
     let preset = opts.preset.clone().unwrap_or_else(|| "npm-scripts".into());
     check_policy(opts, &project, &preset)?;
+    crate::sandbox::require_root(manager)?;
     let session = SessionDir::new()?;
     let exe = std::env::current_exe().map_err(|e| io("cagebox binary", e))?;
     let shell = session.0.join(SCRIPT_SHELL);
