@@ -2502,10 +2502,15 @@ pids_max_for() {
 
 # exec_and_signal SIGNAL: cagebox exec -- sleep 8 in the background, SIGNAL
 # to cagebox after 0.5 s; sets SIG_RC and SIG_SECS.
+# exec_and_signal SIG [CMD...]: `cagebox exec -- CMD` (default sleep 8) in
+# the background, SIG to cagebox after 0.5 s; SIG_RC, SIG_SECS.
 exec_and_signal() {
-	cbx_bg "$T/bg.log" exec -- sleep 8
+	local sig=$1
+	shift
+	[ $# -gt 0 ] || set -- sleep 8
+	cbx_bg "$T/bg.log" exec -- "$@"
 	sleep 0.5
-	kill -"$1" "$BG_PID"
+	kill -"$sig" "$BG_PID"
 	local start=$SECONDS
 	SIG_RC=0
 	bg_wait "$BG_PID" 20 || SIG_RC=$?
@@ -2522,6 +2527,20 @@ exec_and_signal() {
 	exec_and_signal INT
 	[ "$SIG_SECS" -lt 5 ] || fail "the command ran on for ${SIG_SECS}s after SIGINT (exit $SIG_RC): $(cat "$T/bg.log")"
 	assert_eq "$SIG_RC" 130
+}
+
+@test "exec: deny: SIGINT (Ctrl-C) reaches every process of the sandbox, as a terminal's does: a shell waiting for its command stops at once (exit 130)" {
+	# dash and bash act on SIGINT only after their foreground command ends:
+	# the command (sleep) must get it too, as it would from a terminal.
+	exec_and_signal INT sh -c 'sleep 20; echo "$((6 * 7))-ran-on"'
+	[ "$SIG_SECS" -lt 5 ] || fail "the sandbox ran on for ${SIG_SECS}s after SIGINT (exit $SIG_RC): $(cat "$T/bg.log")"
+	assert_eq "$SIG_RC" 130
+	assert_not_contains "$(cat "$T/bg.log")" 42-ran-on
+	# Any other signal goes to the command alone (runc's forwarding); the
+	# shell ends at once on SIGTERM, and the sandbox with it.
+	exec_and_signal TERM sh -c 'sleep 20; echo "$((6 * 7))-ran-on"'
+	[ "$SIG_SECS" -lt 5 ] || fail "the sandbox ran on for ${SIG_SECS}s after SIGTERM (exit $SIG_RC): $(cat "$T/bg.log")"
+	assert_eq "$SIG_RC" 143
 }
 
 # ============================================================ terminal

@@ -980,6 +980,29 @@ keeper_dir() {
 	done
 }
 
+@test "npm: Ctrl-C (SIGINT to the terminal's foreground process group) during a script's 'sleep 30; echo': every process stops within seconds, recorded killed (signal), nothing left" {
+	echo '{"name":"wrap-it-project","version":"0.0.1","private":true,"scripts":{"slow":"echo started; sleep 30; echo \"$((6 * 7))-ran-on\""}}' >"$PROJECT/package.json"
+	# Its own process group, as a shell's job control gives a foreground
+	# command; a terminal's Ctrl-C signals that whole group.
+	setsid "$RUNTIME" npm --root "$STATE" --report "$REPORT" --audit-log "$AUDIT" run slow >"$T/slow.out" 2>&1 </dev/null 3>&- &
+	local cbx=$! i rc=0
+	echo "$cbx" >>"$BATS_TEST_TMPDIR/bgpids"
+	for i in $(seq 100); do
+		grep -q started "$T/slow.out" && break
+		sleep 0.1
+	done
+	grep -q started "$T/slow.out" || fail "the script did not start: $(cat "$T/slow.out")"
+	SECONDS=0
+	kill -INT -- "-$cbx"
+	wait "$cbx" || rc=$?
+	cat "$T/slow.out"
+	[ "$SECONDS" -lt 10 ] || fail "cagebox npm ran on for ${SECONDS}s after Ctrl-C"
+	[ "$rc" -ne 0 ] || fail "exit 0 after Ctrl-C"
+	assert_not_contains "$(cat "$T/slow.out")" 42-ran-on
+	assert_contains "$(cat "$T/slow.out")" "cagebox: wrap-it-project@0.0.1 slow: killed (signal)"
+	assert_rec wrap-it-project slow '.verdict == "killed" and .reason == "signal" and .wall_ms < 10000'
+}
+
 @test "npm: the session's cgroup keeper: one process of cagebox's in its own cgroup while npm runs, gone after; after a SIGKILL of cagebox npm it dies too and the next run removes its directory" {
 	local h cbx keeper dir npm_pid
 	h=$(keeper_hierarchy)

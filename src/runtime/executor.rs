@@ -28,8 +28,9 @@ fn wants_init(spec: &Spec) -> bool {
 }
 
 /// Forks: the child returns and execs the command; this process stays as
-/// pid 1, forwards every signal to the child, reaps orphans, and exits with
-/// the child's status (128+N when a signal ended it). Runs after Landlock
+/// pid 1, forwards every signal to the child (SIGINT and SIGQUIT to every
+/// process of the sandbox, as a terminal does to its foreground job), reaps
+/// orphans, and exits with the child's status (128+N when a signal ended it). Runs after Landlock
 /// and seccomp are in place, so both processes are confined; it needs only
 /// fork, rt_sigtimedwait, wait4, kill and exit, which every profile allows.
 fn run_init() {
@@ -85,6 +86,18 @@ fn run_init() {
                     Ok(_) => continue,
                 }
             },
+            // Ctrl-C and Ctrl-\ reach a terminal's whole foreground job.
+            // A shell running a command waits for that command before it
+            // acts on SIGINT (dash, bash), so the command's shell alone
+            // would let `sh -c 'sleep 30; ...'` run on for 30 s. As the pid
+            // namespace's init, kill(-1) reaches every other process of the
+            // sandbox, and only those; without a namespace of its own (not
+            // pid 1), only the command.
+            Ok(sig @ (nix::sys::signal::Signal::SIGINT | nix::sys::signal::Signal::SIGQUIT))
+                if nix::unistd::getpid().as_raw() == 1 =>
+            {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-1), sig);
+            }
             Ok(sig) => {
                 let _ = nix::sys::signal::kill(child, sig);
             }
