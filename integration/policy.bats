@@ -2545,6 +2545,41 @@ exec_and_signal() {
 
 # ============================================================ terminal
 
+@test "tty: Ctrl-C typed at the sandbox's terminal reaches the command once (the terminal signals its foreground job; the init does not repeat it)" {
+	# A pty for cagebox (python's pty.fork); the command counts its
+	# SIGINTs for 3 s; ^C is written to the pty once the command is ready.
+	cat >"$T/ctrl-c.py" <<-'EOF'
+		import os, pty, select, sys, time
+		cbx, state, project = sys.argv[1:4]
+		code = ("import signal, time\nn = 0\ndef h(*a):\n    global n\n    n += 1\n"
+		        "signal.signal(signal.SIGINT, h)\nprint('ready', flush=True)\nt = time.time()\n"
+		        "while time.time() - t < 3:\n    time.sleep(0.05)\nprint('sigints=%d' % n, flush=True)\n")
+		pid, fd = pty.fork()
+		if pid == 0:
+		    os.chdir(project)
+		    os.execv(cbx, [cbx, "--root", state, "exec", "--", "python3", "-c", code])
+		buf, sent, end = b"", False, time.time() + 30
+		while time.time() < end:
+		    if select.select([fd], [], [], 0.2)[0]:
+		        try:
+		            d = os.read(fd, 4096)
+		        except OSError:
+		            break
+		        if not d:
+		            break
+		        buf += d
+		    if not sent and b"ready" in buf:
+		        time.sleep(0.3)
+		        os.write(fd, b"\x03")
+		        sent = True
+		os.waitpid(pid, 0)
+		print(buf.decode(errors="replace"))
+	EOF
+	run timeout 60 python3 "$T/ctrl-c.py" "$RUNTIME" "$STATE" "$PROJECT"
+	[ "$status" -eq 0 ] || fail "status $status: $output"
+	assert_contains "$output" "sigints=1"
+}
+
 @test "tty: exec under a terminal gets a /dev/pts terminal" {
 	needs_cmd script "bsdutils provides script(1)"
 	local out

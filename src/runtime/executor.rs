@@ -73,8 +73,8 @@ fn run_init() {
     };
     use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
     loop {
-        match all.wait() {
-            Ok(nix::sys::signal::Signal::SIGCHLD) => loop {
+        match wait_signal(&all) {
+            Ok((nix::sys::signal::Signal::SIGCHLD, _)) => loop {
                 match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                     Ok(WaitStatus::StillAlive) | Err(_) => break,
                     Ok(st) if st.pid() == Some(child) => {
@@ -86,6 +86,10 @@ fn run_init() {
                     Ok(_) => continue,
                 }
             },
+            // Sent by the kernel: the terminal's line discipline (Ctrl-C,
+            // Ctrl-\, a resize, a hangup), which signalled the whole
+            // foreground process group, the command included, already.
+            Ok((_, true)) => {}
             // Ctrl-C and Ctrl-\ reach a terminal's whole foreground job.
             // A shell running a command waits for that command before it
             // acts on SIGINT (dash, bash), so the command's shell alone
@@ -93,12 +97,13 @@ fn run_init() {
             // namespace's init, kill(-1) reaches every other process of the
             // sandbox, and only those; without a namespace of its own (not
             // pid 1), only the command.
-            Ok(sig @ (nix::sys::signal::Signal::SIGINT | nix::sys::signal::Signal::SIGQUIT))
-                if nix::unistd::getpid().as_raw() == 1 =>
-            {
+            Ok((
+                sig @ (nix::sys::signal::Signal::SIGINT | nix::sys::signal::Signal::SIGQUIT),
+                _,
+            )) if nix::unistd::getpid().as_raw() == 1 => {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-1), sig);
             }
-            Ok(sig) => {
+            Ok((sig, _)) => {
                 let _ = nix::sys::signal::kill(child, sig);
             }
             // A policy whose filter denies rt_sigtimedwait: no forwarding,
@@ -113,6 +118,22 @@ fn run_init() {
             }
         }
     }
+}
+
+/// The next signal of `set` (all blocked), and whether the kernel sent it
+/// (`SI_KERNEL`: a terminal's line discipline) rather than a process.
+fn wait_signal(set: &SigSet) -> Result<(nix::sys::signal::Signal, bool), nix::errno::Errno> {
+    // SAFETY: siginfo_t is plain data; zeroed is a valid value to be
+    // overwritten by the kernel.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: sigwaitinfo reads the set and writes into `info`, both valid
+    // for the call; the signals are blocked, as it requires.
+    let n = unsafe { libc::sigwaitinfo(set.as_ref(), &mut info) };
+    if n < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    let sig = nix::sys::signal::Signal::try_from(n)?;
+    Ok((sig, info.si_code == libc::SI_KERNEL))
 }
 
 #[derive(Clone, Default)]
