@@ -32,7 +32,8 @@ fn wants_init(spec: &Spec) -> bool {
 /// process of the sandbox, as a terminal does to its foreground job), reaps
 /// orphans, and exits with the child's status (128+N when a signal ended it). Runs after Landlock
 /// and seccomp are in place, so both processes are confined; it needs only
-/// fork, rt_sigtimedwait, wait4, kill and exit, which every profile allows.
+/// fork, rt_sigtimedwait, wait4, kill, getpid and exit, which every profile
+/// allows (a filter refusing getpid only narrows SIGINT to the command).
 fn run_init() {
     let all = SigSet::all();
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), None);
@@ -126,12 +127,17 @@ fn wait_signal(set: &SigSet) -> Result<(nix::sys::signal::Signal, bool), nix::er
     // SAFETY: siginfo_t is plain data; zeroed is a valid value to be
     // overwritten by the kernel.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: sigwaitinfo reads the set and writes into `info`, both valid
-    // for the call; the signals are blocked, as it requires.
-    let n = unsafe { libc::sigwaitinfo(set.as_ref(), &mut info) };
-    if n < 0 {
-        return Err(nix::errno::Errno::last());
-    }
+    let n = loop {
+        // SAFETY: sigwaitinfo reads the set and writes into `info`, both
+        // valid for the call; the signals are blocked, as it requires.
+        let n = unsafe { libc::sigwaitinfo(set.as_ref(), &mut info) };
+        // Interrupted by a stop and continue (SIGSTOP, the freezer): wait
+        // again, as glibc's sigwait does.
+        match nix::errno::Errno::result(n) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break r?,
+        }
+    };
     let sig = nix::sys::signal::Signal::try_from(n)?;
     Ok((sig, info.si_code == libc::SI_KERNEL))
 }
