@@ -38,9 +38,7 @@ teardown() { wrap_teardown; }
 	start_listener
 	set_secrets
 	npm_project evil-exfil
-	run --separate-stderr wrap npm install
-	show
-	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status: the install must fail like npm's own (the script failed)"
+	install_fails
 	assert_listener_silent
 	# What the script collected (names only) and what it could not read.
 	assert_contains "$stderr" "evil-exfil: collected: none"
@@ -57,9 +55,7 @@ teardown() { wrap_teardown; }
 @test "npm: evil-fetch: a nested npm install and a name lookup fetch no second stage; npm told not to retry; denied (connect, resolve)" {
 	start_listener
 	npm_project evil-fetch
-	run --separate-stderr wrap npm install
-	show
-	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status: the install must fail like npm's own (the script failed)"
+	install_fails
 	# The nested npm's registry is the listener: silent means nothing was
 	# fetched (npm removes the failed package's directory, so what it
 	# would have installed there cannot be looked for).
@@ -80,9 +76,7 @@ teardown() { wrap_teardown; }
 
 @test "npm: evil-write: nothing written outside the package (marker dir, another project, ~/.bashrc); denied (write) naming the paths" {
 	npm_project evil-write
-	run --separate-stderr wrap npm install
-	show
-	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	install_fails
 	assert_host_untouched
 	[ ! -e "$PROJECT/node_modules/evil-write" ] || fail "npm did not roll back the failed install"
 	assert_contains "$stderr" "cagebox: evil-write@1.0.0 postinstall: denied"
@@ -128,9 +122,7 @@ teardown() { wrap_teardown; }
 		pids = 32
 	EOF
 	SECONDS=0
-	run --separate-stderr wrap npm install
-	show
-	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	install_fails
 	[ "$SECONDS" -lt 30 ] || fail "the bomb was not stopped quickly (${SECONDS}s)"
 	assert_contains "$stderr" "cagebox: evil-forkbomb@1.0.0 postinstall: killed (pids)"
 	assert_rec evil-forkbomb postinstall '.verdict == "killed" and .reason == "pids" and .pids_limit_hits >= 1'
@@ -151,9 +143,7 @@ teardown() { wrap_teardown; }
 		[limits]
 		memory = "64M"
 	EOF
-	run --separate-stderr wrap npm install
-	show
-	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	install_fails
 	assert_not_contains "$stderr" "evil-membomb: allocated"
 	assert_contains "$stderr" "cagebox: evil-membomb@1.0.0 postinstall: killed (oom)"
 	assert_rec evil-membomb postinstall '.verdict == "killed" and .reason == "oom" and .oom_kills >= 1
@@ -185,9 +175,7 @@ teardown() { wrap_teardown; }
 		timeout = "3s"
 	EOF
 	SECONDS=0
-	run --separate-stderr wrap npm install
-	show
-	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	install_fails
 	[ "$SECONDS" -lt 30 ] || fail "the install took ${SECONDS}s: the timeout did not fire"
 	assert_contains "$stderr" "cagebox: evil-sleeper@1.0.0 postinstall: killed (timeout)"
 	assert_rec evil-sleeper postinstall '.verdict == "killed" and .reason == "timeout" and .wall_ms >= 2500 and .wall_ms < 15000'
@@ -385,9 +373,7 @@ pnpm_fresh_install() {
 	# hoists it to node_modules/trusted-tool, a path the project never chose.
 	carrier_tgz
 	one_dep_project carrier "$T/carrier.tgz"
-	run --separate-stderr wrap npm install
-	show
-	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] || fail "status $status"
+	install_fails
 	[ ! -e "$OUTSIDE/impostor-marker" ] || fail "an unverified trusted-tool got the table's widening"
 	assert_contains "$stderr" "[widen] entries are not applied"
 	assert_rec trusted-tool postinstall '.identity == "unverified" and .verdict == "denied"'

@@ -221,6 +221,16 @@ wrap_raw() {
 	return "$rc"
 }
 
+# install_fails: `wrap npm install` (status, output and stderr set as by
+# bats' run), which must fail as npm does when a script failed: not 0, and
+# not cagebox's own 125.
+install_fails() {
+	run --separate-stderr wrap npm install
+	show
+	[ "$status" -ne 0 ] && [ "$status" -ne 125 ] ||
+		fail "status $status: the install must fail like npm's own (a script failed)"
+}
+
 # show: what a failing test prints (bats shows it only on failure).
 show() {
 	printf -- '--- status %s\n--- stdout (last 40 lines)\n%s\n--- stderr\n%s\n' \
