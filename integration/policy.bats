@@ -2543,6 +2543,31 @@ exec_and_signal() {
 	assert_eq "$SIG_RC" 143
 }
 
+@test "exec: allow: a realtime signal sent to the sandbox's init reaches the command, and the command's death by it ends the sandbox (exit 128+N)" {
+	cbx_bg "$T/bg.log" exec -- sleep 20
+	local init="" i rc=0
+	# The sandbox's init: cagebox's child with a child of its own (sleep).
+	for i in $(seq 100); do
+		for p in $(pgrep -P "$BG_PID"); do
+			[ -n "$(pgrep -P "$p")" ] && init=$p
+		done
+		[ -n "$init" ] && break
+		sleep 0.1
+	done
+	[ -n "$init" ] || fail "no sandbox init under cagebox $BG_PID: $(cat "$T/bg.log")"
+	SECONDS=0
+	kill -s RTMIN+1 "$init"
+	bg_wait "$BG_PID" 20 || rc=$?
+	[ "$SECONDS" -lt 5 ] || fail "the command ran on for ${SECONDS}s (exit $rc): $(cat "$T/bg.log")"
+	# SIGRTMIN+1 (35 with glibc) ends sleep: 128 + 35.
+	assert_eq "$rc" $((128 + $(kill -l RTMIN+1)))
+	# The same death from inside: the init reaps it and ends the sandbox.
+	SECONDS=0
+	run --separate-stderr cbx_exec -- sh -c 'kill -s RTMIN+1 $$; sleep 5'
+	[ "$SECONDS" -lt 4 ] || fail "the sandbox ran on for ${SECONDS}s after its command died (exit $status): $stderr"
+	assert_eq "$status" $((128 + $(kill -l RTMIN+1)))
+}
+
 # ============================================================ terminal
 
 @test "tty: Ctrl-C typed at the sandbox's terminal reaches the command once (the terminal signals its foreground job; the init does not repeat it)" {

@@ -72,21 +72,14 @@ fn run_init() {
             return;
         }
     };
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
     loop {
         match wait_signal(&all) {
-            Ok((nix::sys::signal::Signal::SIGCHLD, _)) => loop {
-                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::StillAlive) | Err(_) => break,
-                    Ok(st) if st.pid() == Some(child) => {
-                        if let Some(code) = super::foreground::exit_code(st) {
-                            // SAFETY: _exit ends this process; nothing runs after it.
-                            unsafe { libc::_exit(code) }
-                        }
-                    }
-                    Ok(_) => continue,
+            Ok((libc::SIGCHLD, _)) => {
+                if let Some(code) = reap(child.as_raw(), libc::WNOHANG) {
+                    // SAFETY: _exit ends this process; nothing runs after it.
+                    unsafe { libc::_exit(code) }
                 }
-            },
+            }
             // Sent by the kernel: the terminal's line discipline (Ctrl-C,
             // Ctrl-\, a resize, a hangup), which signalled the whole
             // foreground process group, the command included, already.
@@ -98,22 +91,17 @@ fn run_init() {
             // namespace's init, kill(-1) reaches every other process of the
             // sandbox, and only those; without a namespace of its own (not
             // pid 1), only the command.
-            Ok((
-                sig @ (nix::sys::signal::Signal::SIGINT | nix::sys::signal::Signal::SIGQUIT),
-                _,
-            )) if nix::unistd::getpid().as_raw() == 1 => {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-1), sig);
+            Ok((sig @ (libc::SIGINT | libc::SIGQUIT), _))
+                if nix::unistd::getpid().as_raw() == 1 =>
+            {
+                forward(-1, sig);
             }
-            Ok((sig, _)) => {
-                let _ = nix::sys::signal::kill(child, sig);
-            }
+            // Any other, realtime signals included, by number.
+            Ok((sig, _)) => forward(child.as_raw(), sig),
             // A policy whose filter denies rt_sigtimedwait: no forwarding,
             // but still wait for the command instead of spinning.
             Err(_) => {
-                let code = waitpid(child, None)
-                    .ok()
-                    .and_then(super::foreground::exit_code)
-                    .unwrap_or(126);
+                let code = reap(child.as_raw(), 0).unwrap_or(126);
                 // SAFETY: _exit ends this process; nothing runs after it.
                 unsafe { libc::_exit(code) }
             }
@@ -121,9 +109,43 @@ fn run_init() {
     }
 }
 
-/// The next signal of `set` (all blocked), and whether the kernel sent it
-/// (`SI_KERNEL`: a terminal's line discipline) rather than a process.
-fn wait_signal(set: &SigSet) -> Result<(nix::sys::signal::Signal, bool), nix::errno::Errno> {
+/// Reaps children (orphans of the sandbox too) with waitpid `flags` until
+/// `child` has exited; its status as a shell gives it (128+N for signal
+/// N), or None while it runs. By number: nix's `waitpid` fails on a death
+/// by a realtime signal, after the kernel has reaped the child, so the
+/// init would wait for it forever.
+fn reap(child: libc::pid_t, flags: libc::c_int) -> Option<i32> {
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: waitpid writes the status into our local.
+        let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
+        if pid < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINTR {
+            continue;
+        }
+        if pid <= 0 {
+            return None;
+        }
+        if pid == child {
+            if libc::WIFEXITED(status) {
+                return Some(libc::WEXITSTATUS(status));
+            }
+            if libc::WIFSIGNALED(status) {
+                return Some(128 + libc::WTERMSIG(status));
+            }
+        }
+    }
+}
+
+/// kill(2) by number: nix's `Signal` has no realtime signals.
+fn forward(pid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: kill(2) takes two integers and touches no memory of ours.
+    let _ = unsafe { libc::kill(pid, sig) };
+}
+
+/// The number of the next signal of `set` (all blocked), and whether the
+/// kernel sent it (`SI_KERNEL`: a terminal's line discipline) rather than
+/// a process.
+fn wait_signal(set: &SigSet) -> Result<(libc::c_int, bool), nix::errno::Errno> {
     // SAFETY: siginfo_t is plain data; zeroed is a valid value to be
     // overwritten by the kernel.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -138,8 +160,7 @@ fn wait_signal(set: &SigSet) -> Result<(nix::sys::signal::Signal, bool), nix::er
             r => break r?,
         }
     };
-    let sig = nix::sys::signal::Signal::try_from(n)?;
-    Ok((sig, info.si_code == libc::SI_KERNEL))
+    Ok((n, info.si_code == libc::SI_KERNEL))
 }
 
 #[derive(Clone, Default)]
