@@ -30,10 +30,11 @@ fn wants_init(spec: &Spec) -> bool {
 /// Forks: the child returns and execs the command; this process stays as
 /// pid 1, forwards every signal to the child (SIGINT and SIGQUIT to every
 /// process of the sandbox, as a terminal does to its foreground job), reaps
-/// orphans, and exits with the child's status (128+N when a signal ended it). Runs after Landlock
-/// and seccomp are in place, so both processes are confined; it needs only
-/// fork, rt_sigtimedwait, wait4, kill, getpid and exit, which every profile
-/// allows (a filter refusing getpid only narrows SIGINT to the command).
+/// orphans, and exits with the child's status (128+N when a signal ended
+/// it). Runs after Landlock and seccomp are in place, so both processes are
+/// confined; it needs only fork, rt_sigtimedwait, wait4, kill, getpid and
+/// exit, which every profile allows (a filter refusing getpid only narrows
+/// SIGINT to the command).
 fn run_init() {
     let all = SigSet::all();
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), None);
